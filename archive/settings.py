@@ -1,0 +1,70 @@
+"""Settings of the reference archive site.
+
+Everything that varies between machines comes from the environment:
+
+* ``ARCHIVE_DATA_DIR``: where the database (SQLite) and the media files live; default ``./data``
+  under the project root.
+* ``DATABASE_URL``: a dj-database-url URL selecting PostgreSQL or MariaDB instead of SQLite,
+  e.g. ``postgres://postgres@127.0.0.1:5432/archive`` or ``mysql://root@127.0.0.1:3306/archive``.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATA_DIR = Path(os.environ.get("ARCHIVE_DATA_DIR", BASE_DIR / "data")).resolve()
+MEDIA_ROOT = DATA_DIR / "media"
+ORIGINALS_DIR = MEDIA_ROOT / "originals"
+ARCHIVE_DIR = MEDIA_ROOT / "archive"
+THUMBNAIL_DIR = MEDIA_ROOT / "thumbnails"
+# The exporter holds this filelock for its whole run so that no consumer moves files under it.
+MEDIA_LOCK = MEDIA_ROOT / "media.lock"
+
+SECRET_KEY = os.environ.get("ARCHIVE_SECRET_KEY", "reference-archive-not-for-production")
+DEBUG = os.environ.get("ARCHIVE_DEBUG", "") == "1"
+ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "guardian",
+    "exporter",
+    "documents",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+# No implicit anonymous user row: an archive holds only the users somebody created.
+ANONYMOUS_USER_NAME = None
+
+ROOT_URLCONF = "archive.urls"
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}",
+        conn_max_age=0,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite cannot create the folder its file lives in; a fresh checkout has no ./data yet.
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    # OCR text is full of emoji: the 3-byte "utf8" of MySQL cannot hold it.
+    DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"
+    DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+
+# The export plan of this site: which sections, secrets, files and split manifests an export
+# carries. The exporter engine reads it from here and never imports the documents app itself.
+EXPORTER_PLAN = "documents.export_plan.build_plan"

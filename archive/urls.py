@@ -1,0 +1,3 @@
+"""The reference archive serves no pages: it exists to be exported and imported."""
+
+urlpatterns: list = []

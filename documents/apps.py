@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class DocumentsConfig(AppConfig):
+    """A reference document archive, shaped like the archives the exporter is built for."""
+
+    name = "documents"
+    verbose_name = "Documents"

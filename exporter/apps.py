@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ExporterConfig(AppConfig):
+    """The streaming export engine. It has no models and knows no domain app."""
+
+    name = "exporter"
+    verbose_name = "Streaming exporter"

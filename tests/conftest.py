@@ -1,0 +1,46 @@
+"""Shared fixtures. Every test runs against the real database named by DATABASE_URL
+(SQLite when unset); `scripts/test_databases.py` runs the suite once per database."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from django.core import serializers
+from django.db import connection
+
+
+@pytest.fixture
+def media(settings, tmp_path: Path) -> Path:
+    """A private, empty media directory for the test."""
+    root = tmp_path / "media"
+    settings.MEDIA_ROOT = root
+    settings.ORIGINALS_DIR = root / "originals"
+    settings.ARCHIVE_DIR = root / "archive"
+    settings.THUMBNAIL_DIR = root / "thumbnails"
+    settings.MEDIA_LOCK = root / "media.lock"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def db_vendor() -> str:
+    return connection.vendor
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """sha256 of every file under root, by relative path."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def serialize_all(models) -> list[dict]:
+    """Django's own python serialization of every row of the given models, by pk."""
+    records: list[dict] = []
+    for model in models:
+        records.extend(serializers.serialize("python", model._base_manager.order_by("pk")))
+    return records

@@ -52,6 +52,7 @@ ProgressCallback = Callable[[int], None]
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 DAYS_SPAN = 26 * 365
 
+INSERT_ROWS = 500
 N_USERS = 6
 N_GROUPS = 3
 N_CORRESPONDENTS = 50
@@ -473,7 +474,8 @@ class _World:
                     summary.files_written += 1
                     summary.bytes_written += len(data)
 
-        Document.global_objects.bulk_create(docs)
+        # Capped per INSERT: MariaDB rejects statements over max_allowed_packet (16 MB).
+        Document.global_objects.bulk_create(docs, batch_size=INSERT_ROWS)
         Document.tags.through.objects.bulk_create(tag_rows)
         Note.objects.bulk_create(notes)
         CustomFieldInstance.objects.bulk_create(cfis)

@@ -1,0 +1,95 @@
+"""How Django's "python" serializer turns one column value into a manifest value.
+
+The serializer calls ``field.value_from_object(obj)`` and keeps the result when it is a
+"protected" type (None, numbers, Decimal, dates and times); anything else goes through
+``field.value_to_string(obj)``. For the stock field classes that is a pure function of the column
+value, so a record can be built from a ``values_list`` row without a model instance. This module
+decides, per field, whether that holds and which function it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import models
+from django.utils.duration import duration_string
+from django.utils.encoding import is_protected_type
+
+ValueConverter = Callable[[Any], Any]
+
+# Attribute descriptors that return the raw column value unchanged.
+_PLAIN_DESCRIPTORS = (
+    models.query_utils.DeferredAttribute,
+    models.fields.related_descriptors.ForeignKeyDeferredAttribute,
+)
+
+
+def _as_string(value: Any) -> Any:
+    # Field.value_to_string is str(value_from_object(obj)).
+    if value is None or type(value) is str or is_protected_type(value):
+        return value
+    return str(value)
+
+
+def _as_duration(value: Any) -> Any:
+    return value if value is None else duration_string(value)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+# Which value_to_string implementation a field class inherits -> the same function on the value.
+# Date, datetime and time values are always protected, so their value_to_string is never reached.
+_VALUE_TO_STRING = {
+    models.Field.value_to_string: _as_string,
+    models.JSONField.value_to_string: _unchanged,
+    models.DurationField.value_to_string: _as_duration,
+    models.DateField.value_to_string: _as_string,
+    models.DateTimeField.value_to_string: _as_string,
+    models.TimeField.value_to_string: _as_string,
+}
+
+
+class NotReproducible(Exception):
+    """A field whose serialized value cannot be computed from its column value alone."""
+
+
+def value_converter(field: models.Field) -> ValueConverter | None:
+    """The function from column value to manifest value, or None when it is the identity.
+
+    Raises NotReproducible for fields that need a model instance (custom descriptors, a custom
+    value_from_object or value_to_string, binary data), so the caller falls back to Django.
+    """
+    if field.is_relation:
+        # A foreign key serializes as the raw id, which has the type of the target's key.
+        if field.many_to_many or field.one_to_many:
+            raise NotReproducible(f"{field} is not a concrete column")
+        target = field.target_field
+        if type(field).value_from_object is not models.Field.value_from_object:
+            raise NotReproducible(f"{field} has its own value_from_object")
+        return value_converter(target)
+    if type(field).value_from_object is not models.Field.value_from_object:
+        raise NotReproducible(f"{field} has its own value_from_object")
+    if not issubclass(field.descriptor_class, _PLAIN_DESCRIPTORS):
+        raise NotReproducible(f"{field} uses the descriptor {field.descriptor_class.__name__}")
+    converter = _VALUE_TO_STRING.get(type(field).value_to_string)
+    if converter is None:
+        raise NotReproducible(f"{field} has its own value_to_string")
+    if isinstance(field, models.BinaryField):
+        raise NotReproducible(f"{field} is binary")
+    if converter is _as_string and isinstance(
+        field,
+        models.IntegerField
+        | models.BooleanField
+        | models.FloatField
+        | models.DecimalField
+        | models.DateField
+        | models.TimeField,
+    ):
+        # These columns always come back as protected types (or None).
+        return None
+    if converter is _unchanged:
+        return None
+    return converter

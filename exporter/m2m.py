@@ -1,0 +1,116 @@
+"""Many-to-many ids for a batch of rows, in the order Django's serializer lists them.
+
+Django's serializer runs, per object, ``getattr(obj, field.name).only("pk")``: the related
+model's default manager and its ``Meta.ordering``. We get the same lists for a whole batch from
+the auto-created through table, ordered by source, then the related model's ordering, then the
+related key (which only breaks ties that Django leaves to the query plan).
+
+Two strategies, one interface (``ids_for(batch_pks) -> {pk: [ids]}``):
+
+* ``BatchedM2MQuery``: one through-table query per batch (PostgreSQL, SQLite).
+* ``SpilledM2M``: MariaDB cannot run a second statement while the unbuffered row cursor is open,
+  so every through row of the QuerySet is streamed first into a temporary SQLite file and looked
+  up per batch from there. Memory stays flat; the disk holds a few integers per link.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+from django.db.models import QuerySet
+
+from exporter.fields import NotReproducible, value_converter
+from exporter.rows import iter_row_batches
+
+
+class M2MPlan:
+    """How to read one auto-created many-to-many field from its through table."""
+
+    def __init__(self, field: models.ManyToManyField) -> None:
+        through = field.remote_field.through
+        if not through._meta.auto_created:
+            raise NotReproducible(f"{field} has an explicit through model")
+        related = field.remote_field.model
+        manager = related._default_manager
+        if type(manager).get_queryset is not models.Manager.get_queryset:
+            raise NotReproducible(f"{related.__name__}'s default manager filters its rows")
+        self.name = field.name
+        self.through = through
+        self.source = field.m2m_field_name()
+        self.target = field.m2m_reverse_field_name()
+        self.convert = value_converter(related._meta.pk)
+        ordering = []
+        for item in related._meta.ordering:
+            if not isinstance(item, str) or item == "?":
+                raise NotReproducible(f"{related.__name__}'s ordering {item!r} is an expression")
+            descending = item.startswith("-")
+            name = item.lstrip("-")
+            if name == "pk":
+                name = related._meta.pk.name
+            ordering.append(f"{'-' if descending else ''}{self.target}__{name}")
+        self.ordering = [f"{self.source}_id", *ordering, f"{self.target}_id"]
+
+    def queryset(self, using: str, sources: Iterable[Any] | QuerySet) -> QuerySet:
+        return (
+            self.through._base_manager.using(using)
+            .filter(**{f"{self.source}__in": sources})
+            .order_by(*self.ordering)
+            .values_list(f"{self.source}_id", f"{self.target}_id")
+        )
+
+    def group(self, rows: Iterable[tuple[Any, Any]]) -> dict[Any, list]:
+        grouped: dict[Any, list] = {}
+        convert = self.convert
+        for source, target in rows:
+            grouped.setdefault(source, []).append(target if convert is None else convert(target))
+        return grouped
+
+
+class BatchedM2MQuery:
+    """One query per batch and field."""
+
+    def __init__(self, plan: M2MPlan, using: str) -> None:
+        self.plan = plan
+        self.using = using
+
+    def ids_for(self, pks: list) -> dict[Any, list]:
+        return self.plan.group(self.plan.queryset(self.using, pks))
+
+    def close(self) -> None:
+        pass
+
+
+class SpilledM2M:
+    """All links of the QuerySet streamed once into a temporary SQLite file."""
+
+    def __init__(self, plan: M2MPlan, queryset: QuerySet, batch_size: int) -> None:
+        self.plan = plan
+        self._file = tempfile.NamedTemporaryFile(prefix="exporter-m2m-", suffix=".sqlite3")
+        self._db = sqlite3.connect(self._file.name)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("CREATE TABLE link (seq INTEGER PRIMARY KEY, source, target)")
+        sources = queryset.order_by().values("pk")
+        links = plan.queryset(queryset.db, sources)
+        for batch in iter_row_batches(links, max(batch_size, 1000)):
+            self._db.executemany("INSERT INTO link (source, target) VALUES (?, ?)", batch)
+        self._db.execute("CREATE INDEX link_source ON link (source, seq)")
+        self._db.commit()
+
+    def ids_for(self, pks: list) -> dict[Any, list]:
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (pk PRIMARY KEY)")
+        self._db.execute("DELETE FROM wanted")
+        self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((pk,) for pk in pks))
+        rows = self._db.execute(
+            "SELECT source, target FROM link WHERE source IN (SELECT pk FROM wanted) "
+            "ORDER BY source, seq"
+        )
+        return self.plan.group(rows)
+
+    def close(self) -> None:
+        self._db.close()
+        self._file.close()

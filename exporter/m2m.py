@@ -89,7 +89,8 @@ class SpilledM2M:
 
     def __init__(self, plan: M2MPlan, queryset: QuerySet, batch_size: int) -> None:
         self.plan = plan
-        self._file = tempfile.NamedTemporaryFile(prefix="exporter-m2m-", suffix=".sqlite3")
+        # Lives as long as the fetcher: close() removes it.
+        self._file = tempfile.NamedTemporaryFile(prefix="exporter-m2m-", suffix=".sqlite3")  # noqa: SIM115
         self._db = sqlite3.connect(self._file.name)
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")

@@ -75,3 +75,9 @@ USE_I18N = True
 # The export plan of this site: which sections, secrets, files and split manifests an export
 # carries. The exporter engine reads it from here and never imports the documents app itself.
 EXPORTER_PLAN = "documents.export_plan.build_plan"
+# The layout of exported files with `document_exporter --use-filename-format`. Placeholders:
+# created, created_year, created_month, created_day, correspondent, document_type,
+# storage_path, owner_username, asn, title, doc_pk.
+EXPORTER_FILENAME_FORMAT = os.environ.get(
+    "ARCHIVE_FILENAME_FORMAT", "{created_year}/{correspondent}/{title}"
+)

@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from documents import models
-from exporter.plan import ExportPlan, Section
+from exporter.plan import DocumentFileInfo, DocumentFiles, ExportPlan, Section
+
+DOCUMENT_COLUMNS = (
+    "filename", "archive_filename", "mime_type", "checksum", "archive_checksum", "created",
+    "title", "correspondent__name", "document_type__name", "storage_path__path",
+    "owner__username", "archive_serial_number",
+)
+
+
+def describe_document(pk: Any, row: Mapping[str, Any]) -> DocumentFileInfo:
+    source = models.source_path_for(pk, row["filename"], row["mime_type"])
+    created = row["created"]
+    return DocumentFileInfo(
+        source=source,
+        thumbnail=models.thumbnail_path_for(pk),
+        archive=models.archive_path_for(row["archive_filename"]),
+        checksum=row["checksum"],
+        archive_checksum=row["archive_checksum"],
+        original_extension=Path(source.name).suffix,
+        name_values={
+            "created": created.isoformat(),
+            "created_year": f"{created.year:04}",
+            "created_month": f"{created.month:02}",
+            "created_day": f"{created.day:02}",
+            "correspondent": row["correspondent__name"],
+            "document_type": row["document_type__name"],
+            "storage_path": row["storage_path__path"],
+            "owner_username": row["owner__username"],
+            "asn": row["archive_serial_number"],
+            "title": row["title"],
+            "doc_pk": f"{pk:07}",
+        },
+    )
 
 
 def _by_pk(manager):
@@ -44,4 +81,8 @@ def build_plan() -> ExportPlan:
         secrets={"documents.mailaccount": ("password", "refresh_token")},
         documents_key="documents",
         split_by_document={"notes": "document", "custom_field_instances": "document"},
+        document_files=DocumentFiles(columns=DOCUMENT_COLUMNS, describe=describe_document),
+        media_root=Path(settings.MEDIA_ROOT),
+        media_lock=Path(settings.MEDIA_LOCK),
+        filename_format=getattr(settings, "EXPORTER_FILENAME_FORMAT", None),
     )

@@ -15,8 +15,6 @@ Two strategies, one interface (``ids_for(batch_pks) -> {pk: [ids]}``):
 
 from __future__ import annotations
 
-import sqlite3
-import tempfile
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +23,7 @@ from django.db.models import QuerySet
 
 from exporter.fields import NotReproducible, value_converter
 from exporter.rows import iter_row_batches
+from exporter.spill import KeyedSpill
 
 
 class M2MPlan:
@@ -89,29 +88,14 @@ class SpilledM2M:
 
     def __init__(self, plan: M2MPlan, queryset: QuerySet, batch_size: int) -> None:
         self.plan = plan
-        # Lives as long as the fetcher: close() removes it.
-        self._file = tempfile.NamedTemporaryFile(prefix="exporter-m2m-", suffix=".sqlite3")  # noqa: SIM115
-        self._db = sqlite3.connect(self._file.name)
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute("CREATE TABLE link (seq INTEGER PRIMARY KEY, source, target)")
-        sources = queryset.order_by().values("pk")
-        links = plan.queryset(queryset.db, sources)
+        self._spill = KeyedSpill("exporter-m2m-")
+        links = plan.queryset(queryset.db, queryset.order_by().values("pk"))
         for batch in iter_row_batches(links, max(batch_size, 1000)):
-            self._db.executemany("INSERT INTO link (source, target) VALUES (?, ?)", batch)
-        self._db.execute("CREATE INDEX link_source ON link (source, seq)")
-        self._db.commit()
+            self._spill.extend(batch)
+        self._spill.seal()
 
     def ids_for(self, pks: list) -> dict[Any, list]:
-        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (pk PRIMARY KEY)")
-        self._db.execute("DELETE FROM wanted")
-        self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((pk,) for pk in pks))
-        rows = self._db.execute(
-            "SELECT source, target FROM link WHERE source IN (SELECT pk FROM wanted) "
-            "ORDER BY source, seq"
-        )
-        return self.plan.group(rows)
+        return self.plan.group(self._spill.lookup(pks))
 
     def close(self) -> None:
-        self._db.close()
-        self._file.close()
+        self._spill.close()

@@ -8,8 +8,10 @@ their files, and which sections are split per document.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -30,6 +32,34 @@ class Section:
 
 
 @dataclass(frozen=True)
+class DocumentFiles:
+    """Where a document's files are and what its export name is made of.
+
+    ``columns`` are values_list() lookups read in the same row as the document record (so a
+    correspondent's name costs a join, not a query); ``describe`` turns the document's pk and
+    those values (a dict by lookup) into a :class:`DocumentFileInfo`.
+    """
+
+    columns: tuple[str, ...]
+    describe: Callable[[Any, Mapping[str, Any]], DocumentFileInfo]
+
+
+@dataclass(frozen=True)
+class DocumentFileInfo:
+    source: Path
+    thumbnail: Path
+    #: None when the document has no archived version.
+    archive: Path | None
+    checksum: str | None
+    archive_checksum: str | None
+    #: Extension of the original, with its dot (".pdf").
+    original_extension: str
+    #: Values of the default export name: "created", "correspondent", "title".
+    #: With --use-filename-format every key is a placeholder of the format.
+    name_values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class ExportPlan:
     sections: tuple[Section, ...]
     #: model label ("documents.mailaccount") -> names of fields encrypted with --passphrase.
@@ -38,6 +68,13 @@ class ExportPlan:
     documents_key: str = "documents"
     #: Section key -> name of its foreign key to the document, for per-document split manifests.
     split_by_document: dict[str, str] = field(default_factory=dict)
+    document_files: DocumentFiles | None = None
+    #: The media directory: an export into it is refused.
+    media_root: Path | None = None
+    #: A filelock path the exporter holds for its run, so no one moves files under it.
+    media_lock: Path | None = None
+    #: The --use-filename-format template, e.g. "{created_year}/{correspondent}/{title}".
+    filename_format: str | None = None
 
     def section(self, key: str) -> Section:
         for section in self.sections:

@@ -1,0 +1,78 @@
+"""The options of one export run and what the run reports back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from exporter.batches import DEFAULT_BATCH_SIZE
+
+
+def default_zip_name() -> str:
+    return f"export-{dt.date.today().isoformat()}"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Everything `document_exporter` can be told; see its --help for each option."""
+
+    #: The export directory. None only when ``stdout`` receives a zip.
+    target: Path | None
+    batch_size: int = DEFAULT_BATCH_SIZE
+    compare_checksums: bool = False
+    compare_json: bool = False
+    delete: bool = False
+    use_filename_format: bool = False
+    use_folder_prefix: bool = False
+    split_manifest: bool = False
+    no_archive: bool = False
+    no_thumbnail: bool = False
+    data_only: bool = False
+    zip: bool = False
+    zip_name: str = field(default_factory=default_zip_name)
+    passphrase: str | None = None
+    #: Seconds to wait for another exporter holding TARGET; 0 fails at once.
+    lock_timeout: float = 0
+    #: A binary stream that receives the zip instead of TARGET (``TARGET -``).
+    stdout: BinaryIO | None = None
+
+
+@dataclass
+class ExportSummary:
+    """What a run did, for the command's final report."""
+
+    records: Counter = field(default_factory=Counter)
+    files_copied: int = 0
+    files_skipped: int = 0
+    files_deleted: int = 0
+    bytes_copied: int = 0
+    bytes_written: int = 0
+    json_written: int = 0
+    json_unchanged: int = 0
+    elapsed: float = 0.0
+    #: Where the export went: the TARGET directory, the zip file, or "-".
+    output: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+class ExportProgress:
+    """Hooks a command can override to show progress; the library itself never prints."""
+
+    def start(self, documents: int) -> None:
+        """The run will export this many documents."""
+
+    def document_done(self) -> None:
+        """One more document is exported."""
+
+    def bytes_copied(self, count: int) -> None:
+        """This many more bytes of files were copied."""
+
+    def finish(self) -> None:
+        """The run is over, successful or not."""
+
+
+class ExportError(Exception):
+    """An export cannot go on; the message says what is wrong and how to fix it."""

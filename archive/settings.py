@@ -57,6 +57,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # A file, not memory: tests run the management commands in real subprocesses, which must
+    # see the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # OCR text is full of emoji: the 3-byte "utf8" of MySQL cannot hold it.
     DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"

@@ -44,3 +44,34 @@ def serialize_all(models) -> list[dict]:
     for model in models:
         records.extend(serializers.serialize("python", model._base_manager.order_by("pk")))
     return records
+
+
+def database_url() -> str:
+    """A DATABASE_URL for the database the tests run on (the test database, not the real one)."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    scheme = "postgres" if connection.vendor == "postgresql" else "mysql"
+    password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
+    port = f":{settings['PORT']}" if settings["PORT"] else ""
+    return f"{scheme}://{settings['USER']}{password}@{settings['HOST']}{port}/{settings['NAME']}"
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_manage(*args: str, data_dir: Path, check: bool = True, **kwargs):
+    """Run manage.py in a real subprocess against the test database and data_dir's media."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir), DATABASE_URL=database_url())
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=check,
+        capture_output=True,
+        **kwargs,
+    )

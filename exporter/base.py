@@ -1,0 +1,242 @@
+"""What every export run does, whichever way its records travel.
+
+``ArchiveExporter.run()`` checks the options, takes the locks, opens one consistent snapshot of
+the database and a sink (directory or zip), lets the subclass write the manifests and files
+(``write_export``), writes ``metadata.json`` and commits. Any failure aborts the sink, so the
+previous export stays as it was. Subclasses:
+
+* ``exporter.streaming.StreamingExporter``: one pass, batches straight to disk, flat memory.
+* ``exporter.classic.ClassicExporter``: the seed's in-memory algorithm, kept as the oracle.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+from typing import Any
+
+from django.apps import apps
+
+from exporter import __version__
+from exporter.consistency import consistent_snapshot, export_locks
+from exporter.naming import UniqueNameRegistry, claim_document_names, default_stem, format_stem
+from exporter.options import ExportError, ExportOptions, ExportProgress, ExportSummary
+from exporter.plan import DocumentFileInfo, ExportPlan
+from exporter.secrets import SecretCipher, encrypt_fields
+from exporter.sinks import DirectorySink, ExportSink, ZipSink
+
+MANIFEST = "manifest.json"
+METADATA = "metadata.json"
+FILE_NAME_KEY = "__exported_file_name__"
+THUMBNAIL_NAME_KEY = "__exported_thumbnail_name__"
+ARCHIVE_NAME_KEY = "__exported_archive_name__"
+FOLDERS = {
+    "original": "originals",
+    "thumbnail": "thumbnails",
+    "archive": "archive",
+    "manifest": "json",
+}
+
+
+class ArchiveExporter:
+    """Base class of an export run. Subclasses implement ``write_export``."""
+
+    def __init__(
+        self, plan: ExportPlan, options: ExportOptions, progress: ExportProgress | None = None
+    ) -> None:
+        self.plan = plan
+        self.options = options
+        self.progress = progress or ExportProgress()
+        self.summary = ExportSummary()
+        self.cipher: SecretCipher | None = None
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def run(self) -> ExportSummary:
+        started = time.monotonic()
+        self.check_options()
+        options = self.options
+        if options.passphrase is not None:
+            self.cipher = SecretCipher.from_passphrase(options.passphrase)
+        else:
+            self.warn_about_plaintext_secrets()
+        try:
+            with (
+                export_locks(
+                    options.target, self.plan.media_lock, lock_timeout=options.lock_timeout
+                ),
+                consistent_snapshot(),
+                self.open_sink() as sink,
+                UniqueNameRegistry(reserved=(MANIFEST, METADATA)) as names,
+            ):
+                self.names = names
+                self.write_export(sink)
+                self.write_json(sink, METADATA, self.metadata())
+            self.record_sink_summary(sink)
+        except OSError as exc:
+            raise ExportError(describe_os_error(exc)) from exc
+        finally:
+            self.progress.finish()
+        self.summary.elapsed = time.monotonic() - started
+        return self.summary
+
+    def write_export(self, sink: ExportSink) -> None:
+        """Write every manifest and document file into the sink. The hook of subclasses."""
+        raise NotImplementedError
+
+    # -- checks --------------------------------------------------------------------------------
+
+    def check_options(self) -> None:
+        options = self.options
+        if options.batch_size < 1:
+            raise ExportError("--batch-size must be at least 1.")
+        if options.zip and (options.compare_checksums or options.compare_json):
+            raise ExportError(
+                "--zip writes a new archive every time, so --compare-checksums and "
+                "--compare-json mean nothing with it: drop them or drop --zip."
+            )
+        if options.passphrase is not None and options.passphrase == "":
+            raise ExportError("The passphrase is empty: give a non-empty --passphrase.")
+        if options.use_filename_format and not self.plan.filename_format:
+            raise ExportError(
+                "--use-filename-format needs a filename format: set EXPORTER_FILENAME_FORMAT."
+            )
+        if options.stdout is not None:
+            if not options.zip:
+                raise ExportError("TARGET - (standard output) needs --zip.")
+            if options.delete:
+                raise ExportError("--delete needs a TARGET directory, not standard output.")
+            return
+        target = options.target
+        if target is None:
+            raise ExportError("No TARGET given.")
+        if not target.exists():
+            raise ExportError(f"The target {target} does not exist: create it first.")
+        if not target.is_dir():
+            raise ExportError(f"The target {target} is not a directory.")
+        if not os.access(target, os.W_OK | os.X_OK):
+            raise ExportError(
+                f"The target {target} is not writable by this user: fix its permissions."
+            )
+        media = self.plan.media_root
+        if media is not None:
+            resolved, media = target.resolve(), media.resolve()
+            if resolved == media or media in resolved.parents:
+                raise ExportError(
+                    f"The target {target} is inside the media directory {media}: export "
+                    "somewhere else, or the export would copy itself."
+                )
+
+    def warn_about_plaintext_secrets(self) -> None:
+        for label, fields in self.plan.secrets.items():
+            model = apps.get_model(label)
+            for name in fields:
+                if (
+                    model._base_manager.exclude(**{name: ""})
+                    .exclude(**{f"{name}__isnull": True})
+                    .exists()
+                ):
+                    self.summary.warnings.append(
+                        f"{label}.{name} holds secrets that will be exported in plain text; "
+                        "pass --passphrase to encrypt them."
+                    )
+
+    # -- pieces subclasses share ---------------------------------------------------------------
+
+    def open_sink(self) -> ExportSink:
+        options = self.options
+        on_bytes = self.progress.bytes_copied
+        if options.zip:
+            return ZipSink(
+                options.target,
+                options.zip_name,
+                stream=options.stdout,
+                delete_stale=options.delete,
+                on_bytes=on_bytes,
+            )
+        return DirectorySink(
+            options.target,
+            compare_checksums=options.compare_checksums,
+            delete_stale=options.delete,
+            on_bytes=on_bytes,
+        )
+
+    def protect(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Encrypt the record's secret fields when a passphrase was given."""
+        if self.cipher is None:
+            return record
+        fields = self.plan.secrets.get(record["model"])
+        return encrypt_fields(record, fields, self.cipher) if fields else record
+
+    def document_names(self, info: DocumentFileInfo) -> dict[str, str]:
+        """The document's unique export names (relative paths), claimed in export order."""
+        if self.options.use_filename_format:
+            stem = format_stem(self.plan.filename_format, info.name_values)
+        else:
+            values = info.name_values
+            stem = default_stem(values["created"], values["correspondent"], values["title"])
+        # All four names of the document are checked, so no file lands on another's.
+        names = claim_document_names(self.names, stem, info.original_extension)
+        if self.options.use_folder_prefix:
+            names = {kind: f"{FOLDERS[kind]}/{name}" for kind, name in names.items()}
+        return names
+
+    def annotate_and_copy(
+        self, sink: ExportSink, record: dict[str, Any], info: DocumentFileInfo
+    ) -> dict[str, str]:
+        """Add the export names to the document record and hand its files to the sink."""
+        options = self.options
+        names = self.document_names(info)
+        files = [(names["original"], info.source, info.checksum)]
+        record[FILE_NAME_KEY] = names["original"]
+        if not options.no_thumbnail:
+            record[THUMBNAIL_NAME_KEY] = names["thumbnail"]
+            files.append((names["thumbnail"], info.thumbnail, None))
+        if info.archive is not None and not options.no_archive:
+            record[ARCHIVE_NAME_KEY] = names["archive"]
+            files.append((names["archive"], info.archive, info.archive_checksum))
+        if not options.data_only:
+            for relpath, source, checksum in files:
+                try:
+                    sink.add_file(relpath, source, sha256=checksum)
+                except FileNotFoundError:
+                    raise ExportError(
+                        f"Document {record['pk']} ({record['fields'].get('title', '')!r}): its "
+                        f"file {source} is missing. Restore the file, or export with "
+                        "--data-only."
+                    ) from None
+        return names
+
+    def write_json(self, sink: ExportSink, relpath: str, value: Any) -> None:
+        """A small JSON file, encoded as the classic exporter does."""
+        entry = sink.open_json(relpath, compare=self.options.compare_json)
+        entry.write(json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8"))
+        entry.close()
+
+    def metadata(self) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"version": __version__}
+        if self.cipher is not None:
+            metadata["encryption"] = self.cipher.metadata()
+        return metadata
+
+    def record_sink_summary(self, sink: ExportSink) -> None:
+        result = sink.summary
+        summary = self.summary
+        summary.files_copied = result.files_copied
+        summary.files_skipped = result.files_skipped
+        summary.files_deleted = result.files_deleted
+        summary.bytes_copied = result.bytes_copied
+        summary.json_written = result.json_written
+        summary.json_unchanged = result.json_unchanged
+        summary.output = str(result.location) if result.location is not None else "-"
+
+
+def describe_os_error(exc: OSError) -> str:
+    where = f" while writing {exc.filename}" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return f"No space left on device{where}. Free some space and run the export again."
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"Permission denied{where}: {exc.strerror}."
+    return f"{exc.strerror or exc}{where}."

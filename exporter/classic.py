@@ -1,0 +1,82 @@
+"""The classic export: the seed's in-memory algorithm, kept as the reference and the baseline.
+
+It serializes every section with Django's "python" serializer into one list, walks the
+documents with a query per document for its file names and split records, and writes each
+manifest with one ``json.dumps`` at the end. A zip is made the classic way too: every file is
+copied into a temporary directory first, then zipped, which needs twice the disk.
+
+Memory grows with the archive. Do not improve it: its bytes are the oracle that the streaming
+exporter is held to, and its speed and memory are the baseline of the benchmarks.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django.core import serializers
+
+from exporter.base import MANIFEST, ArchiveExporter
+from exporter.encoding import classic_dumps
+from exporter.sinks import DirectorySink, ExportSink
+
+
+class ClassicExporter(ArchiveExporter):
+    def write_export(self, sink: ExportSink) -> None:
+        if self.options.zip:
+            # Copy everything into a temporary directory, then zip that directory.
+            with tempfile.TemporaryDirectory(prefix="classic-export-") as scratch:
+                copies = DirectorySink(Path(scratch))
+                with copies:
+                    self.write_everything(copies)
+                for path in sorted(Path(scratch).rglob("*")):
+                    if path.is_file():
+                        relpath = path.relative_to(scratch).as_posix()
+                        if relpath.endswith(".json"):
+                            entry = sink.open_json(relpath)
+                            entry.write(path.read_bytes())
+                            entry.close()
+                        else:
+                            sink.add_file(relpath, path)
+            return
+        self.write_everything(sink)
+
+    def write_everything(self, sink: ExportSink) -> None:
+        plan, options = self.plan, self.options
+        manifest: list[dict] = []
+        documents: list[dict] = []
+        for section in plan.sections:
+            if options.split_manifest and section.key in plan.split_by_document:
+                continue
+            records = [self.protect(r) for r in serializers.serialize("python", section.queryset())]
+            self.summary.records[section.key] += len(records)
+            if section.key == plan.documents_key:
+                documents = records
+                if options.split_manifest:
+                    continue
+            manifest.extend(records)
+
+        files = plan.document_files
+        model = plan.section(plan.documents_key).queryset().model
+        self.progress.start(len(documents))
+        for record in documents:
+            # One query per document for its name and file columns, as the seed did.
+            values = model._base_manager.filter(pk=record["pk"]).values_list(*files.columns).get()
+            info = files.describe(record["pk"], dict(zip(files.columns, values, strict=True)))
+            names = self.annotate_and_copy(sink, record, info)
+            if options.split_manifest:
+                split_manifest = [record]
+                for key, fk_name in plan.split_by_document.items():
+                    related = plan.section(key).queryset().filter(**{fk_name: record["pk"]})
+                    records = [self.protect(r) for r in serializers.serialize("python", related)]
+                    self.summary.records[key] += len(records)
+                    split_manifest.extend(records)
+                self.write_bytes(sink, names["manifest"], classic_dumps(split_manifest))
+            self.progress.document_done()
+        self.write_bytes(sink, MANIFEST, classic_dumps(manifest))
+
+    def write_bytes(self, sink: ExportSink, relpath: str, content: bytes) -> None:
+        entry = sink.open_json(relpath, compare=self.options.compare_json)
+        entry.write(content)
+        entry.close()
+        self.summary.bytes_written += len(content)

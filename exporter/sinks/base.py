@@ -1,0 +1,593 @@
+"""
+What every export sink does, and the machinery the sinks share.
+
+A sink is where one export run writes. The orchestrator streams JSON manifests into it with
+:meth:`ExportSink.open_json` and hands it document files with :meth:`ExportSink.add_file`.
+Nothing becomes visible until :meth:`ExportSink.commit`; :meth:`ExportSink.abort` leaves the
+previous export as it was.
+
+Subclasses implement the hooks ``start_json``, ``end_json``, ``write_file``, ``finish`` and
+``discard``. The base class validates paths, refuses duplicate or conflicting names, tracks the
+open JSON entries and the run's state, and counts what was done. The names a run has written are
+kept in a :class:`Ledger` on disk rather than in Python sets, so that memory stays flat for an
+export of a million files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import hashlib
+import os
+import re
+import secrets
+import sqlite3
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
+
+__all__ = [
+    "ExportSink",
+    "JsonEntry",
+    "Ledger",
+    "SinkSummary",
+    "create_temp",
+    "fsync_directory",
+    "is_temp_name",
+    "validate_relpath",
+]
+
+CHUNK_SIZE = 1 << 20
+#: The longest file name (in UTF-8 bytes) the common file systems accept.
+NAME_MAX = 255
+
+# The names of temporary files: ".<name>.<hex token>.tmp", as exporter.atomic.AtomicFile makes
+# them. They are never data, so a sink may remove any it finds.
+_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]+\.tmp", re.DOTALL)
+_TEMP_SUFFIX_BYTES = len(".") + 12 + len(".tmp")
+_CREATE_ATTEMPTS = 100
+
+FILE = 0
+JSON = 1
+
+
+def is_temp_name(name: str) -> bool:
+    """Tell whether ``name`` is that of a temporary file (``.<name>.<hex>.tmp``)."""
+    return _TEMP_NAME.fullmatch(name) is not None
+
+
+def validate_relpath(relpath: str) -> tuple[str, ...]:
+    """
+    Check that ``relpath`` is a safe relative POSIX path and return its components.
+
+    Raise ValueError unless ``relpath`` is a non-empty string without backslashes or NUL bytes,
+    does not start with ``/``, and splits on ``/`` into components that are neither empty nor
+    ``.`` or ``..``, are valid Unicode of at most :data:`NAME_MAX` UTF-8 bytes, and do not look
+    like temporary files (those are removed at commit).
+    """
+    if not isinstance(relpath, str) or not relpath:
+        raise ValueError(f"Export path {relpath!r} is empty or not a string.")
+    # A backslash is a separator on Windows and in many unzip tools: refuse it outright.
+    if "\\" in relpath or "\x00" in relpath:
+        raise ValueError(f"Export path {relpath!r} contains a backslash or a NUL byte.")
+    if relpath.startswith("/"):
+        raise ValueError(f"Export path {relpath!r} is absolute.")
+    parts = tuple(relpath.split("/"))
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise ValueError(f"Export path {relpath!r} has an empty, '.' or '..' component.")
+        try:
+            size = len(part.encode("utf-8"))
+        except UnicodeEncodeError as error:
+            raise ValueError(f"Export path {relpath!r} is not valid Unicode.") from error
+        if size > NAME_MAX:
+            raise ValueError(
+                f"Export path {relpath!r} has a component of {size} bytes (at most {NAME_MAX})."
+            )
+        if is_temp_name(part):
+            raise ValueError(f"Export path {relpath!r} is named like a temporary file.")
+    return parts
+
+
+def create_temp(path: Path, mode: int = 0o666) -> tuple[Path, int]:
+    """
+    Create a new, empty temporary file next to ``path``; return its path and a write descriptor.
+
+    The name is ``.<name>.<12 hex digits>.tmp``, the convention of
+    :class:`exporter.atomic.AtomicFile`, with ``<name>`` shortened if needed to keep the whole
+    within :data:`NAME_MAX` bytes. ``mode`` is masked by the umask, as with ``open()``.
+    """
+    name = path.name
+    room = NAME_MAX - _TEMP_SUFFIX_BYTES - 1
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) > room:
+        name = encoded[:room].decode("utf-8", "ignore")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(_CREATE_ATTEMPTS):
+        candidate = path.with_name(f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return candidate, os.open(candidate, flags, mode)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"No unused temporary file name next to {path}.")
+
+
+def iter_chunks(file: BinaryIO, buffer: bytearray) -> Iterator[memoryview]:
+    """Yield the rest of ``file`` in views of ``buffer``; each is valid until the next one."""
+    view = memoryview(buffer)
+    while count := file.readinto(buffer):
+        yield view[:count]
+
+
+def file_sha256(file: BinaryIO, buffer: bytearray) -> str:
+    """Return the sha256 hex digest of the rest of ``file``, read in chunks."""
+    sha256 = hashlib.sha256()
+    for chunk in iter_chunks(file, buffer):
+        sha256.update(chunk)
+    return sha256.hexdigest()
+
+
+def same_content(path: Path, size: int, digest: str, buffer: bytearray) -> bool:
+    """Tell whether ``path`` is a regular file (not a link) of ``size`` bytes, sha256 ``digest``."""
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    # A size mismatch settles it without reading the file.
+    if not stat.S_ISREG(status.st_mode) or status.st_size != size:
+        return False
+    with open(path, "rb", buffering=0) as existing:
+        return file_sha256(existing, buffer) == digest
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make the renames and creations in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        # Some file systems (several FUSE and network ones) cannot sync a directory at all.
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def remove_quietly(path: Path) -> None:
+    """Remove ``path`` if possible; cleaning up must not hide the error that caused it."""
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+@dataclass
+class SinkSummary:
+    """What one export run did. :meth:`ExportSink.commit` returns a copy."""
+
+    files_copied: int = 0
+    #: Files left alone because the export already held them unchanged.
+    files_skipped: int = 0
+    #: Stale files and links removed with ``delete_stale``.
+    files_deleted: int = 0
+    #: Directories removed with ``delete_stale`` (emptied ones, or all of them for a zip).
+    dirs_deleted: int = 0
+    #: Leftover temporary files of an earlier, killed run that were removed.
+    temps_removed: int = 0
+    #: Bytes of document files copied (JSON not included).
+    bytes_copied: int = 0
+    json_written: int = 0
+    #: JSON files opened with ``compare=True`` whose existing copy already held the same bytes.
+    json_unchanged: int = 0
+    json_bytes: int = 0
+    #: Where the export is: the target directory, the zip file, or None when streamed.
+    location: Path | None = None
+
+
+class Ledger:
+    """
+    The names one run has written, in a private temporary SQLite database.
+
+    SQLite keeps a small page cache and spills the rest to a temporary file that it deletes on
+    close (even if the process dies, as the file is unlinked once open), so memory stays flat
+    however many names there are. Sinks may add their own tables to :attr:`db`.
+    """
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("", isolation_level=None)
+        # Nothing here must survive a crash: skip the journal and the syncs.
+        self.db.execute("PRAGMA journal_mode = OFF")
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.execute(
+            "CREATE TABLE names (relpath TEXT PRIMARY KEY, kind INTEGER, changed INTEGER)"
+        )
+
+    def record(self, relpath: str, kind: int, changed: bool) -> None:
+        self.db.execute("INSERT INTO names VALUES (?, ?, ?)", (relpath, kind, changed))
+
+    def contains(self, relpath: str) -> bool:
+        query = "SELECT 1 FROM names WHERE relpath = ?"
+        return self.db.execute(query, (relpath,)).fetchone() is not None
+
+    def has_under(self, relpath: str) -> bool:
+        """Tell whether a name lies under ``relpath`` taken as a directory."""
+        # Every name starting with "<relpath>/" sorts in ["<relpath>/", "<relpath>0"): "0"
+        # follows "/" in byte order.
+        query = "SELECT 1 FROM names WHERE relpath > ? AND relpath < ? LIMIT 1"
+        return self.db.execute(query, (relpath + "/", relpath + "0")).fetchone() is not None
+
+    def conflict(self, relpath: str, parts: tuple[str, ...]) -> str | None:
+        """Return a name already written that ``relpath`` would clash with, if any."""
+        if self.contains(relpath):
+            return relpath
+        for depth in range(1, len(parts)):
+            ancestor = "/".join(parts[:depth])
+            if self.contains(ancestor):
+                return ancestor
+        if self.has_under(relpath):
+            return f"{relpath}/..."
+        return None
+
+    def names(self) -> Iterator[tuple[str, int, bool]]:
+        """Yield ``(relpath, kind, changed)`` for every name, in the order written."""
+        for relpath, kind, changed in self.db.execute(
+            "SELECT relpath, kind, changed FROM names ORDER BY rowid"
+        ):
+            yield relpath, kind, bool(changed)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+_OPEN, _DONE, _DISCARDED = "open", "done", "discarded"
+
+
+class JsonEntry:
+    """
+    One JSON file of the export being written: a binary, write-only file-like object.
+
+    Write the bytes, then :meth:`close` the entry; the sink makes it visible at commit. The
+    entry hashes what it is given. If a write fails the entry is discarded and the error
+    propagates; a discarded entry refuses to be closed, so that an incomplete file can never
+    be committed. Used as a context manager, the entry is closed when the block exits
+    normally and discarded when it raises.
+    """
+
+    def __init__(
+        self,
+        sink: ExportSink,
+        relpath: str,
+        file: BinaryIO,
+        *,
+        compare: bool = False,
+        temp_path: Path | None = None,
+    ) -> None:
+        self.relpath = relpath
+        self.compare = compare
+        #: The open file the bytes go to, for the sink's hooks.
+        self.file = file
+        #: The temporary file behind :attr:`file`, if it has a name the sink must clean up.
+        self.temp_path = temp_path
+        #: After :meth:`close`: False if compare mode found the same bytes already exported.
+        self.changed: bool | None = None
+        self._sink = sink
+        self._sha256 = hashlib.sha256()
+        self._size = 0
+        self._state = _OPEN
+
+    def __enter__(self) -> JsonEntry:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        if exc_type is not None:
+            self.discard()
+        else:
+            self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._state != _OPEN
+
+    @property
+    def bytes_written(self) -> int:
+        return self._size
+
+    def hexdigest(self) -> str:
+        """Return the sha256 hex digest of the bytes written so far."""
+        return self._sha256.hexdigest()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:
+        """Write all of ``data``. On failure the entry is discarded and the error propagates."""
+        self._check_open()
+        try:
+            self.file.write(data)
+        except BaseException:
+            self.discard()
+            raise
+        self._sha256.update(data)
+        self._size += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        """Finish the entry; the sink commits it with the export. Closing again does nothing."""
+        if self._state == _DONE:
+            return
+        self._check_open()
+        self._state = _DONE
+        try:
+            self._sink._end_json(self)
+        except BaseException:
+            # The sink has dropped the bytes: a second close must not pretend otherwise.
+            self._state = _DISCARDED
+            raise
+
+    def discard(self) -> None:
+        """Drop the entry: nothing of it will be exported. Does nothing once closed."""
+        if self._state != _OPEN:
+            return
+        self._state = _DISCARDED
+        self._sink._discard_json(self)
+
+    def _check_open(self) -> None:
+        if self._state != _OPEN:
+            raise ValueError(f"JSON entry {self.relpath!r} was already {self._state}.")
+
+
+_COMMITTING, _COMMITTED, _ABORTED = "committing", "committed", "aborted"
+
+
+class ExportSink:
+    """
+    Where one export run writes. Subclasses implement the hooks below.
+
+    Used as a context manager, the sink commits when the block exits normally and aborts when
+    it raises (the exception propagates). :meth:`abort` is best effort and never raises for a
+    cleanup failure, so that it cannot hide the error that led to it.
+    """
+
+    #: The size of the reads when copying or hashing files.
+    chunk_size: int = CHUNK_SIZE
+
+    def __init__(self, *, on_bytes: Callable[[int], None] | None = None) -> None:
+        #: Called with the number of bytes after each chunk of a document file is copied.
+        self.on_bytes = on_bytes
+        #: The running counts; :meth:`commit` returns a copy.
+        self.summary = SinkSummary()
+        self.ledger = Ledger()
+        self._open_entries: dict[str, JsonEntry] = {}
+        self._state = _OPEN
+        self._lock_fd: int | None = None
+        self._buffer = bytearray(self.chunk_size)
+
+    def __enter__(self) -> ExportSink:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif self._state == _OPEN:
+            self.commit()
+
+    # The public interface.
+
+    def open_json(self, relpath: str, *, compare: bool = False) -> JsonEntry:
+        """
+        Return a writable for the JSON file at ``relpath``; write to it, then close it.
+
+        Several entries may be open at once. With ``compare=True`` a sink that keeps earlier
+        exports leaves an existing file with the same bytes untouched (its mtime is kept).
+        """
+        self._check_open()
+        parts = validate_relpath(relpath)
+        self._check_free(relpath, parts)
+        entry = self.start_json(relpath, parts, compare)
+        self._open_entries[relpath] = entry
+        return entry
+
+    def add_file(
+        self, relpath: str, source: str | os.PathLike[str], *, sha256: str | None = None
+    ) -> Literal["copied", "skipped"]:
+        """
+        Put a copy of the regular file ``source`` at ``relpath``; return what was done.
+
+        ``sha256``, the source's known checksum, saves hashing it where a sink compares
+        checksums. A failure to read ``source`` propagates and leaves the sink usable unless the
+        subclass says otherwise.
+        """
+        self._check_open()
+        parts = validate_relpath(relpath)
+        self._check_free(relpath, parts)
+        copied = self.write_file(relpath, parts, Path(source), sha256)
+        self.ledger.record(relpath, FILE, copied)
+        if copied:
+            self.summary.files_copied += 1
+            return "copied"
+        self.summary.files_skipped += 1
+        return "skipped"
+
+    def commit(self) -> SinkSummary:
+        """
+        Make everything written visible as the new export and return the summary.
+
+        Every JSON entry must be closed. If committing fails, the sink is aborted and the error
+        propagates; see the subclass for what is already in place at each step.
+        """
+        self._check_open()
+        if self._open_entries:
+            names = ", ".join(sorted(self._open_entries))
+            self.abort()
+            raise ValueError(f"Cannot commit while JSON entries are open: {names}.")
+        self._state = _COMMITTING
+        try:
+            self.finish()
+        except BaseException:
+            self._state = _ABORTED
+            self._discard_quietly()
+            raise
+        finally:
+            self._unlock()
+        self._state = _COMMITTED
+        return dataclasses.replace(self.summary)
+
+    def abort(self) -> None:
+        """Drop everything this run wrote. Aborting again, or after a commit, does nothing."""
+        if self._state in (_COMMITTED, _ABORTED):
+            return
+        self._state = _ABORTED
+        try:
+            for entry in list(self._open_entries.values()):
+                entry.discard()
+            self._discard_quietly()
+        finally:
+            self._unlock()
+
+    def written(self) -> Iterator[tuple[str, str]]:
+        """
+        Yield ``(relpath, outcome)`` for every name of this run, in the order written.
+
+        The outcome is "copied" or "skipped" for files, "written" or "unchanged" for JSON. It
+        reads the ledger, which lives until :meth:`close` (or until the sink is collected).
+        """
+        for relpath, kind, changed in self.ledger.names():
+            if kind == FILE:
+                yield relpath, "copied" if changed else "skipped"
+            else:
+                yield relpath, "written" if changed else "unchanged"
+
+    def close(self) -> None:
+        """Abort unless committed, and free the ledger."""
+        self.abort()
+        self.ledger.close()
+
+    # The hooks.
+
+    def start_json(self, relpath: str, parts: tuple[str, ...], compare: bool) -> JsonEntry:
+        """Return a new :class:`JsonEntry` for ``relpath`` (already validated and free)."""
+        raise NotImplementedError
+
+    def end_json(self, entry: JsonEntry) -> bool:
+        """
+        Stage the complete ``entry`` for the commit, closing its file; return whether it changes
+        the export (False when compare mode found the same bytes).
+        """
+        raise NotImplementedError
+
+    def discard_json(self, entry: JsonEntry) -> None:
+        """Drop ``entry``'s bytes. By default, close its file and remove its temporary file."""
+        with contextlib.suppress(OSError):
+            entry.file.close()
+        if entry.temp_path is not None:
+            remove_quietly(entry.temp_path)
+
+    def write_file(
+        self, relpath: str, parts: tuple[str, ...], source: Path, sha256: str | None
+    ) -> bool:
+        """Stage a copy of ``source`` at ``relpath``; return False if it was skipped."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Make everything staged visible (the body of :meth:`commit`)."""
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Remove everything staged, leaving the previous export as it was."""
+        raise NotImplementedError
+
+    # Helpers for subclasses.
+
+    def copy_chunks(
+        self, source: BinaryIO, write: Callable[[memoryview], object], *, report: bool = True
+    ) -> int:
+        """Copy the rest of ``source`` to ``write`` in chunks; return the number of bytes."""
+        total = 0
+        for chunk in iter_chunks(source, self._buffer):
+            write(chunk)
+            total += len(chunk)
+            if report:
+                self.summary.bytes_copied += len(chunk)
+                if self.on_bytes is not None:
+                    self.on_bytes(len(chunk))
+        return total
+
+    def hash_file(self, file: BinaryIO) -> str:
+        return file_sha256(file, self._buffer)
+
+    def has_content(self, path: Path, size: int, digest: str) -> bool:
+        return same_content(path, size, digest, self._buffer)
+
+    def lock(self, directory: Path) -> None:
+        """
+        Hold an exclusive lock on ``directory`` until the run ends.
+
+        Two runs into one target would remove each other's temporary files. The lock is an
+        ``flock`` on the directory itself, so that nothing is added to the export. Where the
+        file system cannot lock (some network ones) the run goes on unlocked.
+        """
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise BlockingIOError(
+                    errno.EWOULDBLOCK, "Another export is writing to this directory", directory
+                ) from None
+            except OSError:
+                pass
+        self._lock_fd = fd
+
+    # Internals.
+
+    def _end_json(self, entry: JsonEntry) -> None:
+        del self._open_entries[entry.relpath]
+        try:
+            changed = self.end_json(entry)
+            self.ledger.record(entry.relpath, JSON, changed)
+        except BaseException:
+            self.discard_json(entry)
+            raise
+        entry.changed = changed
+        if changed:
+            self.summary.json_written += 1
+            self.summary.json_bytes += entry.bytes_written
+        else:
+            self.summary.json_unchanged += 1
+
+    def _discard_json(self, entry: JsonEntry) -> None:
+        self._open_entries.pop(entry.relpath, None)
+        self.discard_json(entry)
+
+    def _check_free(self, relpath: str, parts: tuple[str, ...]) -> None:
+        clash = self.ledger.conflict(relpath, parts)
+        if clash is None:
+            # The open entries are few: a scan is enough.
+            for name in self._open_entries:
+                nested = name.startswith(relpath + "/") or relpath.startswith(name + "/")
+                if name == relpath or nested:
+                    clash = name
+        if clash is not None:
+            raise ValueError(f"Export path {relpath!r} clashes with {clash!r}, already written.")
+
+    def _check_open(self) -> None:
+        if self._state != _OPEN:
+            raise ValueError(f"This export sink was already {self._state}.")
+
+    def _discard_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            self.discard()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            # Closing the descriptor releases the flock.
+            with contextlib.suppress(OSError):
+                os.close(self._lock_fd)
+            self._lock_fd = None

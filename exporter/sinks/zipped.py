@@ -1,0 +1,354 @@
+"""
+An export into one zip archive, written in a single pass in flat memory.
+
+See :class:`ZipSink`. The archive goes to a temporary file renamed into place at commit, or
+straight into a non-seekable stream such as standard output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pickle
+import re
+import stat
+import tempfile
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from exporter.sinks.base import (
+    ExportSink,
+    JsonEntry,
+    create_temp,
+    fsync_directory,
+    is_temp_name,
+    remove_quietly,
+    validate_relpath,
+)
+from exporter.sinks.directory import sweep_tree
+
+__all__ = ["STORED_SUFFIXES", "ZipSink", "zip_date_time"]
+
+#: Files with these suffixes are compressed already: deflating them costs time and saves little.
+#: TIFF is not among them, as it is often uncompressed and deflates well.
+STORED_SUFFIXES = frozenset(
+    {
+        # Documents and images
+        *(".pdf", ".png", ".jpg", ".jpeg", ".jfif", ".gif", ".webp", ".heic", ".heif"),
+        *(".avif", ".jp2", ".jxl"),
+        # Archives and compressed streams
+        *(".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".br", ".lz", ".lz4"),
+        ".lzma",
+        # Audio and video
+        *(".mp3", ".mp4", ".m4a", ".m4v", ".mov", ".ogg", ".opus", ".webm", ".mkv"),
+        # Office formats, which are zip archives
+        *(".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".epub"),
+    }
+)
+
+_EARLIEST = (1980, 1, 1, 0, 0, 0)
+# DOS times count seconds in steps of two.
+_LATEST = (2107, 12, 31, 23, 59, 58)
+
+
+def zip_date_time(timestamp: float) -> tuple[int, int, int, int, int, int]:
+    """Return the local date and time of ``timestamp``, clamped to what a zip can hold."""
+    try:
+        local = time.localtime(timestamp)
+    except (OverflowError, OSError, ValueError):
+        return _EARLIEST if timestamp < 0 else _LATEST
+    if local.tm_year < _EARLIEST[0]:
+        return _EARLIEST
+    if local.tm_year > _LATEST[0]:
+        return _LATEST
+    return (local.tm_year, local.tm_mon, local.tm_mday, local.tm_hour, local.tm_min, local.tm_sec)
+
+
+class ZipSink(ExportSink):
+    """
+    Write the export as the zip archive ``<target_dir>/<zip_name>.zip``, or into ``stream``.
+
+    Entries are streamed into the archive as they come, with ZIP64 extensions on every entry so
+    that entries and archives over 4 GiB work: no temporary copies of the documents. Document
+    files keep their modification time (clamped to 1980-2107) and permission bits; files with
+    a suffix in :data:`STORED_SUFFIXES` are stored, everything else (JSON included) deflated.
+    JSON entries are spooled to anonymous temporary files (in ``target_dir``, or the system's
+    temporary directory when streaming) while they are written, and added to the archive when
+    closed, so that any number may be open at once. The ZIP central directory, which zipfile
+    would keep in memory for every entry, is spooled to disk as well. ``compare`` is ignored: a
+    zip is always written whole, and :meth:`add_file` always copies.
+
+    With ``target_dir`` the archive is written to ``.<zip_name>.zip.<random>.tmp`` there, and
+    :meth:`commit` syncs it, renames it over ``<zip_name>.zip`` and syncs the directory; then
+    leftover temporary archives of the same name from killed runs are removed and, with
+    ``delete_stale``, everything else in ``target_dir`` as well (links are removed, never
+    followed). Any failure before the rename removes the temporary file and leaves an earlier
+    archive as it was; an error while removing stale files propagates with the new archive in
+    place. The run holds a lock on ``target_dir``.
+
+    With ``stream`` (a binary file object, typically ``sys.stdout.buffer``; it is never
+    closed) the archive is written through data descriptors, which needs no seeking.
+    :meth:`commit` writes the central directory and flushes; an aborted archive gets no
+    central directory, so that no reader mistakes it for a complete export.
+
+    A failure while an entry is being written leaves a partial entry in the archive, so the
+    sink aborts itself before the error propagates; a failure to open a source file leaves the
+    sink usable.
+    """
+
+    def __init__(
+        self,
+        target_dir: str | os.PathLike[str] | None,
+        zip_name: str,
+        *,
+        stream: BinaryIO | None = None,
+        delete_stale: bool = False,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        super().__init__(on_bytes=on_bytes)
+        if (target_dir is None) == (stream is None):
+            raise ValueError("Give either a target directory or a stream.")
+        if stream is not None and delete_stale:
+            raise ValueError("Only an archive in a target directory can delete stale files.")
+        if len(validate_relpath(f"{zip_name}.zip")) != 1:
+            raise ValueError(f"The zip name {zip_name!r} must not contain a slash.")
+        self.zip_name = zip_name
+        self.delete_stale = delete_stale
+        self.target_dir = None if target_dir is None else Path(target_dir)
+        #: The archive's final path; None when streaming.
+        self.path = None if self.target_dir is None else self.target_dir / f"{zip_name}.zip"
+        self.temp_path: Path | None = None
+        self._raw: BinaryIO | None = None
+        self._output: _Output | None = None
+        self._infos: _SpooledInfos | None = None
+        self._zip: zipfile.ZipFile | None = None
+        self.summary.location = self.path
+        try:
+            self._open(stream)
+        except BaseException:
+            self.abort()
+            raise
+
+    # Hooks.
+
+    def start_json(self, relpath: str, parts: tuple[str, ...], compare: bool) -> JsonEntry:
+        spool = tempfile.TemporaryFile(dir=self.target_dir)  # noqa: SIM115 - closed by the entry
+        return JsonEntry(self, relpath, spool, compare=compare)
+
+    def end_json(self, entry: JsonEntry) -> bool:
+        entry.file.flush()
+        entry.file.seek(0)
+        info = self._info(entry.relpath, time.time(), 0o644, zipfile.ZIP_DEFLATED)
+        info.file_size = entry.bytes_written
+        self._write_entry(info, entry.file, report=False)
+        entry.file.close()
+        return True
+
+    def write_file(
+        self, relpath: str, parts: tuple[str, ...], source: Path, sha256: str | None
+    ) -> bool:
+        with open(source, "rb", buffering=0) as reader:
+            status = os.fstat(reader.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise ValueError(f"{source} is not a regular file.")
+            stored = PurePosixPath(parts[-1]).suffix.lower() in STORED_SUFFIXES
+            method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            info = self._info(relpath, status.st_mtime, status.st_mode, method)
+            info.file_size = status.st_size
+            self._write_entry(info, reader, report=True)
+        return True
+
+    def finish(self) -> None:
+        assert self._zip is not None and self._infos is not None and self._output is not None
+        self._zip.close()
+        self._infos.close()
+        if self._raw is None:
+            self._output.flush()
+            return
+        assert self.temp_path is not None and self.path is not None
+        self._raw.flush()
+        os.fsync(self._raw.fileno())
+        self._raw.close()
+        os.replace(self.temp_path, self.path)
+        fsync_directory(self.path.parent)
+        self._sweep()
+
+    def discard(self) -> None:
+        if self._output is not None:
+            # Whatever zipfile still writes (the end of an entry, the central directory) must
+            # not reach the output.
+            self._output.discarding = True
+        if self._infos is not None:
+            self._infos.clear()
+        if self._zip is not None:
+            with contextlib.suppress(Exception):
+                self._zip.close()
+        if self._infos is not None:
+            self._infos.close()
+        if self._raw is not None:
+            with contextlib.suppress(OSError):
+                self._raw.close()
+        if self.temp_path is not None:
+            remove_quietly(self.temp_path)
+
+    # Internals.
+
+    def _open(self, stream: BinaryIO | None) -> None:
+        if stream is not None:
+            self._output = _Output(stream, seekable=False)
+        else:
+            assert self.target_dir is not None and self.path is not None
+            self.lock(self.target_dir)
+            self.temp_path, fd = create_temp(self.path)
+            try:
+                # Keep the mode of the archive we replace, as AtomicFile does; best effort.
+                with contextlib.suppress(OSError):
+                    os.fchmod(fd, stat.S_IMODE(os.stat(self.path).st_mode))
+                self._raw = open(fd, "wb")  # noqa: SIM115 - closed by finish() or discard()
+            except BaseException:
+                os.close(fd)
+                raise
+            self._output = _Output(self._raw, seekable=True)
+        self._infos = _SpooledInfos(self.target_dir)
+        self._zip = zipfile.ZipFile(self._output, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        # zipfile keeps a ZipInfo per entry in these for the central directory and a
+        # duplicate warning: on disk and nothing instead (the ledger refuses duplicates).
+        self._zip.filelist = self._infos  # type: ignore[assignment]
+        self._zip.NameToInfo = _NoNames()
+
+    def _info(self, relpath: str, mtime: float, mode: int, method: int) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(relpath, date_time=zip_date_time(mtime))
+        info.compress_type = method
+        info.external_attr = (stat.S_IFREG | (stat.S_IMODE(mode) & 0o777)) << 16
+        return info
+
+    def _write_entry(self, info: zipfile.ZipInfo, reader: BinaryIO, *, report: bool) -> None:
+        assert self._zip is not None
+        try:
+            with self._zip.open(info, "w", force_zip64=True) as writer:
+                self.copy_chunks(reader, writer.write, report=report)
+        except BaseException:
+            # The archive holds part of an entry now, and nothing can make it whole.
+            self.abort()
+            raise
+
+    def _sweep(self) -> None:
+        assert self.target_dir is not None
+        leftover = re.compile(re.escape(f".{self.zip_name}.zip.") + r"[0-9a-f]+\.tmp")
+        if self.delete_stale:
+            counts = sweep_tree(self.target_dir, self._condemn, self.ledger.db, prune="all")
+        else:
+            counts = Counter()
+            # Only our own leftovers, at the top: they are few, a list is fine.
+            with os.scandir(self.target_dir) as entries:
+                names = [
+                    entry.name
+                    for entry in entries
+                    if leftover.fullmatch(entry.name) and not entry.is_dir(follow_symlinks=False)
+                ]
+            for name in names:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.target_dir / name)
+                    counts["temp"] += 1
+        self.summary.files_deleted += counts["stale"]
+        self.summary.temps_removed += counts["temp"]
+        self.summary.dirs_deleted += counts["dirs"]
+
+    def _condemn(self, relpath: str, is_link: bool) -> str | None:
+        assert self.path is not None
+        if relpath == self.path.name:
+            return None
+        return "temp" if is_temp_name(relpath.rpartition("/")[2]) else "stale"
+
+
+class _Output:
+    """
+    The file object zipfile writes to: the archive's file or stream, which it can cut off.
+
+    Once :attr:`discarding` is set every write is dropped, so that closing the ZipFile of an
+    aborted run cannot add a central directory to a stream. A stream is reported unseekable
+    even if it could seek (standard output redirected to a file in append mode would not seek
+    where zipfile expects), so that zipfile uses data descriptors.
+    """
+
+    def __init__(self, file: BinaryIO, *, seekable: bool) -> None:
+        self.discarding = False
+        self._file = file
+        self._seekable = seekable
+
+    def write(self, data: bytes) -> int:
+        if self.discarding:
+            return len(data)
+        view = memoryview(data).cast("B")
+        # A raw stream may accept part of a write.
+        while view:
+            count = self._file.write(view)
+            if count is None:
+                raise BlockingIOError("The output stream would block.")
+            view = view[count:]
+        return len(data)
+
+    def tell(self) -> int:
+        if not self._seekable:
+            raise io.UnsupportedOperation("The output stream cannot seek.")
+        return self._file.tell()
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if not self._seekable:
+            raise io.UnsupportedOperation("The output stream cannot seek.")
+        if self.discarding:
+            return offset
+        return self._file.seek(offset, whence)
+
+    def flush(self) -> None:
+        if not self.discarding:
+            self._file.flush()
+
+
+class _SpooledInfos:
+    """
+    A stand-in for ``ZipFile.filelist`` that keeps the entries' ZipInfo on disk.
+
+    zipfile appends one ZipInfo per entry and reads them back, in order, only to write the
+    central directory at the end; with a million entries the list would take gigabytes.
+    """
+
+    def __init__(self, directory: Path | None) -> None:
+        self._file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - closed by close()
+        self._count = 0
+
+    def append(self, info: zipfile.ZipInfo) -> None:
+        self._file.seek(0, os.SEEK_END)
+        pickle.dump(info, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[zipfile.ZipInfo]:
+        self._file.flush()
+        self._file.seek(0)
+        for _ in range(self._count):
+            # Our own file, written above: unpickling it is safe.
+            yield pickle.load(self._file)
+
+    def clear(self) -> None:
+        self._count = 0
+        if not self._file.closed:
+            self._file.seek(0)
+            self._file.truncate()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _NoNames(dict):
+    """A stand-in for ``ZipFile.NameToInfo`` that remembers nothing."""
+
+    def __setitem__(self, key: str, value: zipfile.ZipInfo) -> None:
+        pass

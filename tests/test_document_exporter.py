@@ -1,0 +1,226 @@
+"""document_exporter: --stream writes what the classic exporter writes, for every option."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from documents.generator import generate_archive
+from documents.models import Document
+from exporter.secrets import SecretCipher, decrypt_fields
+
+pytestmark = pytest.mark.django_db
+
+PASSPHRASE = "correct horse battery staple"
+SINGLE_OPTIONS = [
+    "-c", "-cj", "-d", "-f", "-p", "-sm", "-na", "-nt", "--data-only", "-z", "--passphrase",
+]
+
+
+def expand(option: str) -> list[str]:
+    return [option, PASSPHRASE] if option == "--passphrase" else [option]
+
+
+COMBINATIONS = [(option,) for option in SINGLE_OPTIONS] + list(
+    itertools.combinations(SINGLE_OPTIONS, 2)
+)
+
+
+@pytest.fixture
+def archive(media):
+    generate_archive(documents=40, seed=4)
+    return media
+
+
+@pytest.fixture
+def target(tmp_path) -> Path:
+    """An empty export directory beside (never inside) the media directory."""
+    path = tmp_path / "export"
+    path.mkdir()
+    return path
+
+
+def read_tree(root: Path, passphrase: str | None) -> dict[str, object]:
+    """Every file under root (zip entries as "name.zip!entry"), secrets decrypted."""
+    contents: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        relpath = path.relative_to(root).as_posix()
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                for info in archive.infolist():
+                    contents[f"{relpath}!{info.filename}"] = archive.read(info)
+        else:
+            contents[relpath] = path.read_bytes()
+    return {name: decrypted(name, data, passphrase, contents) for name, data in contents.items()}
+
+
+def decrypted(name: str, data: bytes, passphrase: str | None, contents: dict) -> object:
+    if passphrase is None or not name.endswith(".json"):
+        return data
+    value = json.loads(data)
+    if name.endswith("metadata.json"):
+        # The salt is random per run; that it is there is checked elsewhere.
+        assert value.pop("encryption")["salt"]
+        return value
+    metadata_name = name.rsplit("!", 1)[0] + "!metadata.json" if "!" in name else "metadata.json"
+    cipher = SecretCipher.from_metadata(passphrase, json.loads(contents[metadata_name]))
+    return [
+        decrypt_fields(r, ("password", "refresh_token"), cipher)
+        if r["model"] == "documents.mailaccount" else r
+        for r in value
+    ]
+
+
+def export(target: Path, *args: str, stream: bool) -> None:
+    call_command(
+        "document_exporter", str(target), *(["--stream"] if stream else []), *args,
+        "--no-progress-bar", verbosity=0,
+    )
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS, ids="|".join)
+def test_stream_writes_the_same_files_as_classic(archive, tmp_path, combination):
+    args = [arg for option in combination for arg in expand(option)]
+    passphrase = PASSPHRASE if "--passphrase" in combination else None
+    trees = []
+    for stream in (False, True):
+        target = tmp_path / ("stream" if stream else "classic")
+        (target / "old").mkdir(parents=True)
+        (target / "old" / "stale.txt").write_text("from an earlier export")
+        try:
+            export(target, *args, stream=stream)
+        except CommandError as exc:
+            trees.append(("error", str(exc)))
+            continue
+        trees.append(read_tree(target, passphrase))
+    classic, streamed = trees
+    if isinstance(classic, tuple) or isinstance(streamed, tuple):
+        assert ("-z" in combination) and ({"-c", "-cj"} & set(combination))
+        assert classic == streamed
+        return
+    assert sorted(streamed) == sorted(classic)
+    for name in classic:
+        assert streamed[name] == classic[name], name
+    manifests = [n for n in classic if n.endswith("manifest.json")]
+    assert manifests
+    if "-d" in combination:
+        assert not any("stale.txt" in name for name in classic)
+    else:
+        assert any("stale.txt" in name for name in classic)
+
+
+def test_batch_size_does_not_change_the_bytes(archive, target):
+    for name in ("1", "7", "10000", "classic"):
+        (target / name).mkdir()
+    for batch_size in ("1", "7", "10000"):
+        export(target / batch_size, "--batch-size", batch_size, stream=True)
+    export(target / "classic", stream=False)
+    expected = read_tree(target / "classic", None)
+    for batch_size in ("1", "7", "10000"):
+        assert read_tree(target / batch_size, None) == expected
+
+
+def test_document_records_carry_their_export_names(archive, target):
+    export(target, stream=True)
+    manifest = json.loads((target / "manifest.json").read_bytes())
+    docs = [r for r in manifest if r["model"] == "documents.document"]
+    assert len(docs) == Document.global_objects.count()
+    names = [r["__exported_file_name__"] for r in docs]
+    assert len({n.casefold() for n in names}) == len(names)
+    assert any("_01" in n for n in names)
+    for record in docs:
+        assert (target / record["__exported_file_name__"]).is_file()
+        assert record["__exported_thumbnail_name__"].endswith("-thumbnail.webp")
+        if record["fields"]["archive_checksum"]:
+            assert record["__exported_archive_name__"].endswith("-archive.pdf")
+        else:
+            assert "__exported_archive_name__" not in record
+    # Trashed documents are exported too.
+    assert any(r["fields"]["deleted_at"] for r in docs)
+
+
+def test_second_run_copies_nothing_and_keeps_the_manifest(archive, target):
+    export(target, "-cj", stream=True)
+    manifest = target / "manifest.json"
+    os.utime(manifest, ns=(1_000_000_000, 1_000_000_000))
+    before = {p: p.stat().st_mtime_ns for p in target.rglob("*") if p.is_file()}
+    out = io.StringIO()
+    call_command("document_exporter", str(target), "--stream", "-cj", stdout=out)
+    after = {p: p.stat().st_mtime_ns for p in target.rglob("*") if p.is_file()}
+    assert after == before
+    assert "0 copied" in out.getvalue()
+
+
+def test_one_changed_document_recopies_exactly_its_files(archive, target):
+    export(target, stream=True)
+    doc = Document.global_objects.filter(archive_filename__isnull=False).first()
+    doc.source_path.write_bytes(doc.source_path.read_bytes() + b"changed")
+    out = io.StringIO()
+    call_command("document_exporter", str(target), "--stream", stdout=out)
+    assert "1 copied" in out.getvalue()
+
+
+def test_delete_prunes_exactly_the_stale_files(archive, target):
+    export(target, stream=True)
+    kept = {p for p in target.rglob("*") if p.is_file()}
+    (target / "stale.pdf").write_bytes(b"x")
+    (target / "gone" / "deeper").mkdir(parents=True)
+    (target / "gone" / "deeper" / "old.webp").write_bytes(b"y")
+    export(target, "-d", stream=True)
+    assert {p for p in target.rglob("*") if p.is_file()} == kept
+    assert not (target / "gone").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--batch-size", "0"], "at least 1"),
+        (["--batch-size", "ten"], "whole number"),
+        (["-z", "-c"], "--compare"),
+        (["-z", "-cj"], "--compare"),
+        (["--passphrase", ""], "empty"),
+    ],
+)
+def test_bad_options_are_refused_and_write_nothing(archive, target, args, message):
+    with pytest.raises(CommandError, match=message):
+        export(target, *args, stream=True)
+    assert list(target.iterdir()) == []
+
+
+def test_bad_targets_are_refused(archive, tmp_path):
+    with pytest.raises(CommandError, match="does not exist"):
+        export(tmp_path / "missing", stream=True)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(CommandError, match="not a directory"):
+        export(tmp_path / "file", stream=True)
+    inside = archive / "exports"
+    inside.mkdir()
+    with pytest.raises(CommandError, match="media directory"):
+        export(inside, stream=True)
+
+
+def test_missing_file_names_the_document_and_leaves_the_previous_export(archive, target):
+    export(target, stream=True)
+    before = read_tree(target, None)
+    doc = Document.global_objects.order_by("pk")[5]
+    doc.source_path.unlink()
+    (target / "manifest.json").touch()
+    with pytest.raises(CommandError, match=rf"Document {doc.pk} .*{doc.source_path.name}"):
+        export(target, "-c", stream=True)
+    assert read_tree(target, None) == before
+    assert not [p for p in target.rglob("*.tmp")]
+
+
+def test_warns_about_plaintext_secrets(archive, target):
+    err = io.StringIO()
+    call_command("document_exporter", str(target), "--stream", stderr=err, stdout=io.StringIO())
+    assert "plain text" in err.getvalue() and "--passphrase" in err.getvalue()

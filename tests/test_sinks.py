@@ -1,0 +1,753 @@
+"""
+Export sinks: incremental, atomic directory exports and streamed zip archives, on real files.
+"""
+
+import errno
+import hashlib
+import io
+import os
+import stat
+import struct
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from exporter.sinks import DirectorySink, JsonEntry, SinkSummary, ZipSink, validate_relpath
+from exporter.sinks.zipped import zip_date_time
+
+OLD_NS = 1_500_000_000 * 10**9
+BIG = 2 * 1024 * 1024 + 12_345  # three read chunks
+
+
+class Boom(Exception):
+    pass
+
+
+def make(path: Path, data: bytes, mtime_ns: int | None = OLD_NS, mode: int | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    if mode is not None:
+        path.chmod(mode)
+    if mtime_ns is not None:
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+    return path
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Everything under root, without following links: content, mtime, mode, inode."""
+    state = {}
+    for directory, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(directory, name)
+            status = path.lstat()
+            key = str(path.relative_to(root))
+            if stat.S_ISLNK(status.st_mode):
+                state[key] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(status.st_mode):
+                state[key] = ("dir", status.st_mode)
+            else:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                state[key] = (digest, status.st_mtime_ns, status.st_mode, status.st_ino)
+    return state
+
+
+def temporaries(root: Path) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*.tmp"))
+
+
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.fixture
+def source(tmp_path):
+    """A small media directory: a multi-chunk PDF, a thumbnail and a text file."""
+    root = tmp_path / "media"
+    files = {
+        "originals/0001.pdf": make(root / "o1.pdf", os.urandom(BIG), mode=0o640),
+        "thumbnails/0001.webp": make(root / "t1.webp", b"RIFF....WEBP" * 50),
+        "originals/0002.txt": make(root / "o2.txt", b"plain text\n" * 100, OLD_NS + 123),
+    }
+    return files
+
+
+@pytest.fixture
+def target(tmp_path):
+    path = tmp_path / "export"
+    path.mkdir()
+    return path
+
+
+def run(target, files, *, manifest=b'[{"pk": 1}]', compare=False, **options) -> SinkSummary:
+    sink = DirectorySink(target, **options)
+    with sink, sink.open_json("manifest.json", compare=compare) as manifest_entry:
+        # A split manifest written while the main one is open.
+        with sink.open_json("json/0001-manifest.json", compare=compare) as split:
+            split.write(b'[{"split": 1}]')
+        manifest_entry.write(manifest[:3])
+        for relpath, path in files.items():
+            sink.add_file(relpath, path)
+        manifest_entry.write(manifest[3:])
+    return sink.summary
+
+
+# Directory: first and repeated runs.
+
+
+def test_first_run_copies_everything(target, source):
+    progress = []
+    with DirectorySink(target, on_bytes=progress.append) as sink:
+        with sink.open_json("manifest.json") as manifest:
+            manifest.write(b"[")
+            manifest.write(b"]")
+        outcomes = [sink.add_file(relpath, path) for relpath, path in source.items()]
+        assert not (target / "manifest.json").exists()  # nothing visible before commit
+        assert not (target / "originals" / "0001.pdf").exists()
+        summary = sink.commit()
+    assert outcomes == ["copied"] * 3
+    assert (target / "manifest.json").read_bytes() == b"[]"
+    for relpath, path in source.items():
+        copy = target / relpath
+        assert copy.read_bytes() == path.read_bytes()
+        assert copy.stat().st_mtime_ns == path.stat().st_mtime_ns
+    assert stat.S_IMODE((target / "originals/0001.pdf").stat().st_mode) == 0o640 & ~umask()
+    total = sum(path.stat().st_size for path in source.values())
+    assert sum(progress) == total and len(progress) >= 5
+    assert summary == SinkSummary(
+        files_copied=3, bytes_copied=total, json_written=1, json_bytes=2, location=target
+    )
+    assert sorted(sink.written()) == [
+        ("manifest.json", "written"),
+        ("originals/0001.pdf", "copied"),
+        ("originals/0002.txt", "copied"),
+        ("thumbnails/0001.webp", "copied"),
+    ]
+    assert temporaries(target) == []
+
+
+def test_permissions_are_no_wider_than_the_source(target, tmp_path):
+    private = make(tmp_path / "private.pdf", b"secret", mode=0o600)
+    with DirectorySink(target) as sink:
+        sink.add_file("private.pdf", private)
+    assert stat.S_IMODE((target / "private.pdf").stat().st_mode) == 0o600
+
+
+def test_identical_second_run_skips_everything_and_keeps_json_mtime(target, source):
+    run(target, source, compare=True)
+    for name in ("manifest.json", "json/0001-manifest.json"):
+        os.utime(target / name, ns=(OLD_NS, OLD_NS))
+    before = snapshot(target)
+    summary = run(target, source, compare=True)
+    assert snapshot(target) == before  # same inodes and mtimes: nothing was rewritten
+    assert (summary.files_copied, summary.files_skipped) == (0, 3)
+    assert (summary.json_written, summary.json_unchanged, summary.bytes_copied) == (0, 2, 0)
+
+    # Without compare mode the JSON is rewritten, with the same bytes.
+    summary = run(target, source)
+    assert (summary.json_written, summary.files_skipped) == (2, 3)
+    assert (target / "manifest.json").stat().st_mtime_ns != OLD_NS
+    assert (target / "manifest.json").read_bytes() == b'[{"pk": 1}]'
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda path: make(path, path.read_bytes() + b"!"), id="size"),
+        pytest.param(lambda path: os.utime(path, ns=(OLD_NS, OLD_NS + 1)), id="mtime-by-1ns"),
+        pytest.param(lambda path: make(path, path.read_bytes().upper(), OLD_NS + 10**9), id="both"),
+    ],
+)
+def test_changed_source_is_recopied(target, source, change):
+    run(target, source)
+    path = source["originals/0002.txt"]
+    change(path)
+    summary = run(target, source)
+    assert (summary.files_copied, summary.files_skipped) == (1, 2)
+    copy = target / "originals/0002.txt"
+    assert copy.read_bytes() == path.read_bytes()
+    assert copy.stat().st_mtime_ns == path.stat().st_mtime_ns
+    assert temporaries(target) == []
+
+
+def test_checksums_catch_same_size_and_mtime_with_other_bytes(target, source):
+    run(target, source)
+    path = source["originals/0002.txt"]
+    old = path.read_bytes()
+    mtime = path.stat().st_mtime_ns
+    make(path, old.upper(), mtime)  # same size, same mtime, other bytes
+
+    summary = run(target, source)
+    assert summary.files_copied == 0  # size and mtime cannot tell
+    assert (target / "originals/0002.txt").read_bytes() == old
+
+    summary = run(target, source, compare_checksums=True)
+    assert (summary.files_copied, summary.files_skipped) == (1, 2)
+    assert (target / "originals/0002.txt").read_bytes() == old.upper()
+
+
+def test_checksum_mode_uses_given_checksum_and_ignores_mtime(target, source):
+    run(target, source)
+    path = source["originals/0002.txt"]
+    os.utime(path, ns=(OLD_NS + 5 * 10**9, OLD_NS + 5 * 10**9))
+    with DirectorySink(target, compare_checksums=True) as sink:
+        # Same bytes, other mtime: skipped.
+        assert sink.add_file("originals/0002.txt", path) == "skipped"
+        # The given checksum is trusted instead of hashing the source.
+        thumbnail = source["thumbnails/0001.webp"]
+        exported = hashlib.sha256(thumbnail.read_bytes()).hexdigest()
+        make(thumbnail, b"X" * 600)  # same size
+        assert sink.add_file("thumbnails/0001.webp", thumbnail, sha256=exported) == "skipped"
+        document = source["originals/0001.pdf"]
+        assert sink.add_file("originals/0001.pdf", document, sha256="0" * 64) == "copied"
+
+
+def test_coarse_file_system_times_count_as_equal(target, source, monkeypatch):
+    run(target, source)
+    source_ns = source["originals/0002.txt"].stat().st_mtime_ns
+    assert source_ns % 1_000 != 0
+    kept = source_ns - source_ns % 1_000  # what a microsecond file system would have kept
+    os.utime(target / "originals/0002.txt", ns=(kept, kept))
+    monkeypatch.setattr(DirectorySink, "_mtime_granularity", lambda self: 1_000)
+    assert run(target, source).files_copied == 0
+    monkeypatch.setattr(DirectorySink, "_mtime_granularity", lambda self: 0)
+    assert run(target, source).files_copied == 1
+
+
+def test_mtime_probe_leaves_nothing_behind(target):
+    sink = DirectorySink(target)
+    assert sink._mtime_granularity() in (0, 1, 10, 100, 1_000, 10**9, 2 * 10**9)
+    sink.abort()
+    assert list(target.iterdir()) == []
+
+
+# Directory: failures leave the previous export as it was.
+
+
+def second_run(target, source, tmp_path, *, close_manifest=True):
+    """A run that changes a file, adds one in new directories and rewrites the manifest."""
+    make(source["originals/0002.txt"], b"changed", OLD_NS + 7)
+    new = make(tmp_path / "new.pdf", os.urandom(BIG))
+    sink = DirectorySink(target, delete_stale=True)
+    manifest = sink.open_json("manifest.json")
+    manifest.write(b"[new]")
+    for relpath, path in source.items():
+        sink.add_file(relpath, path)
+    sink.add_file("new/deep/new.pdf", new)
+    if close_manifest:
+        manifest.close()
+    return sink
+
+
+def test_exception_in_with_block_keeps_previous_export(target, source, tmp_path):
+    run(target, source, delete_stale=True)
+    before = snapshot(target)
+    with pytest.raises(Boom), second_run(target, source, tmp_path, close_manifest=False) as sink:
+        with sink.open_json("json/0002-manifest.json") as split:
+            split.write(b"[2]")
+        raise Boom
+    assert snapshot(target) == before
+    assert temporaries(target) == []
+    with pytest.raises(ValueError, match="aborted"):
+        sink.add_file("x.txt", source["originals/0002.txt"])
+
+
+def test_explicit_abort_keeps_previous_export(target, source, tmp_path):
+    run(target, source)
+    before = snapshot(target)
+    sink = second_run(target, source, tmp_path)
+    sink.abort()
+    sink.abort()
+    assert snapshot(target) == before
+    assert temporaries(target) == []
+
+
+def test_failure_mid_copy_removes_the_partial_file(target, source, tmp_path):
+    run(target, source)
+    before = snapshot(target)
+
+    def fail_after_first_chunk(count):
+        raise Boom
+
+    big = make(tmp_path / "big.pdf", os.urandom(BIG))
+    with DirectorySink(target, on_bytes=fail_after_first_chunk) as sink:
+        with pytest.raises(Boom):
+            sink.add_file("new/big.pdf", big)
+        assert temporaries(target) == []
+        # The sink stays usable after a failed file.
+        with pytest.raises(FileNotFoundError):
+            sink.add_file("new/missing.pdf", tmp_path / "missing.pdf")
+        sink.abort()
+    assert snapshot(target) == before
+
+
+def test_failure_at_first_rename_keeps_previous_export(target, source, tmp_path, monkeypatch):
+    run(target, source)
+    before = snapshot(target)
+    sink = second_run(target, source, tmp_path)
+
+    def fail(src, dst):
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="I/O error"):
+        sink.commit()
+    monkeypatch.undo()
+    assert snapshot(target) == before
+    assert temporaries(target) == []
+
+
+def test_failure_mid_rename_keeps_the_previous_manifest(target, source, tmp_path, monkeypatch):
+    run(target, source)
+    old_manifest = (target / "manifest.json").read_bytes()
+    sink = second_run(target, source, tmp_path)
+    real_replace = os.replace
+    calls = []
+
+    def fail_second(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(errno.EIO, "I/O error")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", fail_second)
+    with pytest.raises(OSError):
+        sink.commit()
+    monkeypatch.undo()
+    # The documented window: one document file is new, the manifest is still the old one.
+    assert (target / "manifest.json").read_bytes() == old_manifest
+    assert temporaries(target) == []
+
+
+def test_failed_json_write_discards_the_entry(target):
+    class FullDisk(io.RawIOBase):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with DirectorySink(target) as sink:
+        entry = sink.open_json("manifest.json")
+        real_file = entry.file
+        entry.file = FullDisk()
+        with pytest.raises(OSError, match="No space"):
+            entry.write(b"[]")
+        real_file.close()
+        assert temporaries(target) == []
+        with pytest.raises(ValueError, match="discarded"):
+            entry.close()
+        # The name is free again.
+        with sink.open_json("manifest.json") as entry:
+            entry.write(b"[]")
+    assert (target / "manifest.json").read_bytes() == b"[]"
+
+
+def test_commit_with_open_entry_is_refused(target):
+    sink = DirectorySink(target)
+    entry = sink.open_json("manifest.json")
+    entry.write(b"[")
+    with pytest.raises(ValueError, match="open"):
+        sink.commit()
+    assert list(target.iterdir()) == []
+    assert isinstance(entry, JsonEntry) and entry.closed
+
+
+def test_one_run_per_target(target):
+    first = DirectorySink(target)
+    with pytest.raises(BlockingIOError):
+        DirectorySink(target)
+    first.commit()
+    DirectorySink(target).abort()
+
+
+# Directory: stale files and leftovers.
+
+
+def test_delete_stale_removes_exactly_the_stale_files(target, source, tmp_path):
+    outside = tmp_path / "outside"
+    make(outside / "precious.txt", b"keep me")
+    elsewhere = tmp_path / "elsewhere"
+    make(elsewhere / "other.txt", b"not ours either")
+    make(target / "stale.pdf", b"old")
+    make(target / "old/dir/file.txt", b"old")
+    make(target / "originals/9999.pdf", b"old document")
+    (target / "empty").mkdir()  # not emptied by the deletion: kept
+    (target / "link_dir").symlink_to(outside, target_is_directory=True)
+    (target / "link_file").symlink_to(outside / "precious.txt")
+    (target / "via_link").symlink_to(elsewhere, target_is_directory=True)
+    make(target / ".stale.pdf.abc.tmp", b"killed run")
+
+    with DirectorySink(target, delete_stale=True) as sink:
+        for relpath, path in source.items():
+            sink.add_file(relpath, path)
+        sink.add_file("via_link/written.txt", source["originals/0002.txt"])
+        with sink.open_json("manifest.json") as manifest:
+            manifest.write(b"[]")
+    summary = sink.summary
+
+    assert sorted(snapshot(target)) == [
+        "empty",
+        "manifest.json",
+        "originals",
+        "originals/0001.pdf",
+        "originals/0002.txt",
+        "thumbnails",
+        "thumbnails/0001.webp",
+        "via_link",
+    ]
+    assert (outside / "precious.txt").read_bytes() == b"keep me"
+    assert (elsewhere / "other.txt").exists()  # never followed
+    assert (elsewhere / "written.txt").exists()
+    assert (summary.files_deleted, summary.dirs_deleted, summary.temps_removed) == (5, 2, 1)
+
+
+def test_without_delete_stale_only_leftover_temporaries_go(target, source):
+    make(target / "stale.pdf", b"old")
+    make(target / ".x.abc.tmp", b"killed run")
+    make(target / "originals/.0001.pdf.0123456789ab.tmp", b"killed run")
+    make(target / "originals/notes.tmp", b"not ours")
+    summary = run(target, source)
+    assert (target / "stale.pdf").exists() and (target / "originals/notes.tmp").exists()
+    assert temporaries(target) == ["originals/notes.tmp"]
+    assert summary.temps_removed == 2
+
+
+# Names.
+
+BAD_RELPATHS = [
+    "",
+    "/etc/passwd",
+    "../escape.pdf",
+    "a/../../b",
+    "a/./b",
+    "a//b",
+    "a/",
+    "./a",
+    "a\\..\\b",
+    "C:\\x.pdf",
+    "nul\x00byte",
+    "x" * 256,
+    "é" * 128,  # 256 bytes
+    "surrogate\udcff",
+    ".x.abc.tmp",
+    "dir/.a.pdf.0123456789ab.tmp",
+]
+
+
+@pytest.mark.parametrize("relpath", BAD_RELPATHS)
+def test_bad_relpaths_are_rejected(target, source, relpath):
+    for sink in (DirectorySink(target), ZipSink(None, "x", stream=io.BytesIO())):
+        with pytest.raises(ValueError):
+            sink.add_file(relpath, source["originals/0002.txt"])
+        with pytest.raises(ValueError):
+            sink.open_json(relpath)
+        sink.abort()
+    assert list(target.iterdir()) == []
+
+
+def test_longest_names_are_accepted(target, source):
+    name = "x" * 251 + ".pdf"
+    assert validate_relpath(f"a/{name}") == ("a", name)
+    with DirectorySink(target) as sink:
+        sink.add_file(f"a/{name}", source["originals/0002.txt"])
+        with sink.open_json(f"a/{'j' * 250}.json") as entry:
+            entry.write(b"[]")
+    assert (target / "a" / name).exists()
+
+
+def test_clashing_names_are_rejected(target, source):
+    path = source["originals/0002.txt"]
+    with DirectorySink(target) as sink:
+        sink.add_file("a/b.txt", path)
+        with pytest.raises(ValueError, match="clashes"):
+            sink.add_file("a/b.txt", path)
+        with pytest.raises(ValueError, match="clashes"):
+            sink.add_file("a/b.txt/c.txt", path)
+        with pytest.raises(ValueError, match="clashes"):
+            sink.add_file("a", path)
+        entry = sink.open_json("m.json")
+        with pytest.raises(ValueError, match="clashes"):
+            sink.open_json("m.json")
+        with pytest.raises(ValueError, match="clashes"):
+            sink.add_file("m.json/x", path)
+        entry.close()
+
+
+# Zip archives.
+
+
+def local_header(archive: Path, info: zipfile.ZipInfo) -> tuple[int, dict[int, bytes]]:
+    """The version needed and the extra fields of an entry's local header."""
+    with open(archive, "rb") as file:
+        file.seek(info.header_offset)
+        fields = struct.unpack("<4sHHHHHLLLHH", file.read(30))
+        assert fields[0] == b"PK\x03\x04"
+        file.read(fields[9])
+        extra = file.read(fields[10])
+    blocks = {}
+    while extra:
+        tag, size = struct.unpack("<HH", extra[:4])
+        blocks[tag] = extra[4 : 4 + size]
+        extra = extra[4 + size :]
+    return fields[1], blocks
+
+
+def zip_inputs(tmp_path):
+    mtime = time.mktime((2021, 6, 7, 8, 9, 10, 0, 0, -1))
+    ns = int(mtime) * 10**9
+    return {
+        "originals/0001.pdf": make(tmp_path / "in/a.pdf", os.urandom(BIG), ns, 0o640),
+        "thumbnails/0001.webp": make(tmp_path / "in/b.webp", b"RIFF" * 1000, ns),
+        "originals/0002.tiff": make(tmp_path / "in/c.tiff", b"II*\x00" * 1000, ns),
+        "originals/0003.txt": make(tmp_path / "in/d.txt", b"text " * 1000, ns),
+    }
+
+
+def fill(sink, inputs):
+    manifest = sink.open_json("manifest.json")
+    manifest.write(b"[")
+    for index, (relpath, path) in enumerate(inputs.items()):
+        with sink.open_json(f"json/{index}.json") as split:
+            split.write(b'{"index": %d}' % index)
+        assert sink.add_file(relpath, path) == "copied"
+        manifest.write(b"%d," % index)
+    manifest.write(b"]")
+    manifest.close()
+
+
+def expected_entries(inputs):
+    entries = {relpath: path.read_bytes() for relpath, path in inputs.items()}
+    entries.update({f"json/{index}.json": b'{"index": %d}' % index for index in range(4)})
+    entries["manifest.json"] = b"[0,1,2,3,]"
+    return entries
+
+
+def check_archive(archive, inputs):
+    with zipfile.ZipFile(archive) as zf:
+        assert zf.testzip() is None
+        assert {info.filename: zf.read(info) for info in zf.infolist()} == expected_entries(inputs)
+        infos = {info.filename: info for info in zf.infolist()}
+    methods = {name: info.compress_type for name, info in infos.items()}
+    assert methods["originals/0001.pdf"] == zipfile.ZIP_STORED
+    assert methods["thumbnails/0001.webp"] == zipfile.ZIP_STORED
+    assert methods["originals/0002.tiff"] == zipfile.ZIP_DEFLATED
+    assert methods["originals/0003.txt"] == zipfile.ZIP_DEFLATED
+    assert methods["manifest.json"] == methods["json/0.json"] == zipfile.ZIP_DEFLATED
+    assert infos["originals/0001.pdf"].date_time == (2021, 6, 7, 8, 9, 10)
+    assert stat.S_IMODE(infos["originals/0001.pdf"].external_attr >> 16) == 0o640
+    for info in infos.values():
+        version, extra = local_header(archive, info)
+        assert version >= 45 and 1 in extra, info.filename  # ZIP64 on every entry
+    return infos
+
+
+def test_zip_entries_equal_the_inputs(tmp_path):
+    inputs = zip_inputs(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    progress = []
+    with ZipSink(out, "export", on_bytes=progress.append) as sink:
+        fill(sink, inputs)
+        assert not (out / "export.zip").exists()
+    assert sorted(os.listdir(out)) == ["export.zip"]
+    check_archive(out / "export.zip", inputs)
+    assert (
+        sum(progress)
+        == sink.summary.bytes_copied
+        == sum(path.stat().st_size for path in inputs.values())
+    )
+    assert (sink.summary.files_copied, sink.summary.json_written) == (4, 5)
+    assert sink.summary.location == out / "export.zip"
+
+
+def test_zip_dates_are_clamped():
+    assert zip_date_time(0) == (1980, 1, 1, 0, 0, 0)
+    assert zip_date_time(-(10**12)) == (1980, 1, 1, 0, 0, 0)
+    assert zip_date_time(7_258_118_400) == (2107, 12, 31, 23, 59, 58)  # 2200
+    assert zip_date_time(10**20) == (2107, 12, 31, 23, 59, 58)
+
+
+def test_zip_entry_of_old_file_gets_earliest_date(tmp_path):
+    old = make(tmp_path / "old.txt", b"1970", mtime_ns=0)
+    with ZipSink(tmp_path, "export") as sink:
+        sink.add_file("old.txt", old)
+    with zipfile.ZipFile(tmp_path / "export.zip") as zf:
+        assert zf.getinfo("old.txt").date_time == (1980, 1, 1, 0, 0, 0)
+
+
+def test_zip_abort_keeps_previous_archive(tmp_path):
+    inputs = zip_inputs(tmp_path)
+    out = tmp_path / "out"
+    make(out / "export.zip", b"previous archive")
+    with pytest.raises(Boom), ZipSink(out, "export") as sink:
+        fill(sink, inputs)
+        raise Boom
+    assert sorted(os.listdir(out)) == ["export.zip"]
+    assert (out / "export.zip").read_bytes() == b"previous archive"
+
+
+def test_zip_failure_mid_entry_aborts_the_sink(tmp_path):
+    inputs = zip_inputs(tmp_path)
+    out = tmp_path / "out"
+    make(out / "export.zip", b"previous archive")
+
+    def fail(count):
+        raise Boom
+
+    sink = ZipSink(out, "export", on_bytes=fail)
+    with pytest.raises(FileNotFoundError):  # before the entry: still usable
+        sink.add_file("missing.pdf", tmp_path / "missing.pdf")
+    entry = sink.open_json("manifest.json")
+    with pytest.raises(Boom):
+        sink.add_file("originals/0001.pdf", inputs["originals/0001.pdf"])
+    assert entry.closed
+    with pytest.raises(ValueError, match="aborted"):
+        sink.commit()
+    assert sorted(os.listdir(out)) == ["export.zip"]
+    assert (out / "export.zip").read_bytes() == b"previous archive"
+
+
+def test_zip_streams_into_a_pipe(tmp_path):
+    inputs = zip_inputs(tmp_path)
+    archive = tmp_path / "piped.zip"
+    with open(archive, "wb") as result:
+        cat = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=result)
+        with ZipSink(None, "export", stream=cat.stdin) as sink:
+            fill(sink, inputs)
+        cat.stdin.close()
+        assert cat.wait() == 0
+    infos = check_archive(archive, inputs)
+    assert all(info.flag_bits & 0x08 for info in infos.values())  # data descriptors
+    assert sink.summary.location is None
+
+
+def test_aborted_stream_has_no_central_directory(tmp_path):
+    inputs = zip_inputs(tmp_path)
+    read, write = os.pipe()
+    with open(write, "wb") as stream:
+        sink = ZipSink(None, "export", stream=stream)
+        sink.add_file("originals/0003.txt", inputs["originals/0003.txt"])
+        sink.abort()
+    with open(read, "rb") as pipe:
+        data = pipe.read()
+    assert data.startswith(b"PK\x03\x04")
+    with pytest.raises(zipfile.BadZipFile):
+        zipfile.ZipFile(io.BytesIO(data))
+
+
+def test_zip_delete_stale_empties_the_directory(tmp_path):
+    inputs = zip_inputs(tmp_path)
+    out = tmp_path / "out"
+    outside = tmp_path / "outside"
+    make(outside / "precious.txt", b"keep me")
+    make(out / "export.zip", b"previous archive")
+    make(out / "export-2020.zip", b"older archive")
+    make(out / "manifest.json", b"[]")
+    make(out / "originals/0001.pdf", b"unzipped export")
+    (out / "empty").mkdir()
+    (out / "link").symlink_to(outside, target_is_directory=True)
+    with ZipSink(out, "export", delete_stale=True) as sink:
+        fill(sink, inputs)
+    assert sorted(os.listdir(out)) == ["export.zip"]
+    assert (outside / "precious.txt").read_bytes() == b"keep me"
+    check_archive(out / "export.zip", inputs)
+    assert (sink.summary.files_deleted, sink.summary.dirs_deleted) == (4, 2)
+
+
+def test_zip_removes_its_own_leftovers_only(tmp_path):
+    make(tmp_path / ".export.zip.abc.tmp", b"killed run")
+    make(tmp_path / ".other.zip.0123456789ab.tmp", b"not this archive")
+    make(tmp_path / "keep.txt", b"unrelated")
+    with ZipSink(tmp_path, "export") as sink, sink.open_json("manifest.json") as manifest:
+        manifest.write(b"[]")
+    assert sorted(os.listdir(tmp_path)) == [".other.zip.0123456789ab.tmp", "export.zip", "keep.txt"]
+    assert sink.summary.temps_removed == 1
+
+
+def test_zip_arguments_are_checked(tmp_path):
+    with pytest.raises(ValueError):
+        ZipSink(None, "export")
+    with pytest.raises(ValueError):
+        ZipSink(tmp_path, "export", stream=io.BytesIO())
+    with pytest.raises(ValueError):
+        ZipSink(None, "export", stream=io.BytesIO(), delete_stale=True)
+    with pytest.raises(ValueError):
+        ZipSink(tmp_path, "a/b")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sweep_never_enters_a_directory_swapped_for_a_link(tmp_path):
+    from exporter.sinks.directory import _open_subdirectory
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        with os.scandir(fd) as entries:
+            (entry,) = list(entries)
+        assert entry.is_dir(follow_symlinks=False)
+        # Swapped between the listing and the open, as an attacker could.
+        (root / "sub").rmdir()
+        (root / "sub").symlink_to(outside, target_is_directory=True)
+        assert _open_subdirectory(fd, entry) is None
+    finally:
+        os.close(fd)
+
+
+def test_stale_file_that_cannot_be_removed_fails_after_the_commit(target, source, monkeypatch):
+    make(target / "stale.pdf", b"old")
+    real_unlink = os.unlink
+
+    def refuse(path, *, dir_fd=None):
+        if path == "stale.pdf":
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        real_unlink(path, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "unlink", refuse)
+    with pytest.raises(PermissionError):
+        run(target, source, delete_stale=True)
+    monkeypatch.undo()
+    # The new export is complete; only the cleanup stopped.
+    assert (target / "manifest.json").read_bytes() == b'[{"pk": 1}]'
+    assert (target / "originals/0001.pdf").exists() and (target / "stale.pdf").exists()
+
+
+def test_seekable_stream_still_gets_data_descriptors(tmp_path):
+    inputs = zip_inputs(tmp_path)
+    stream = io.BytesIO()
+    with ZipSink(None, "export", stream=stream) as sink:
+        fill(sink, inputs)
+    archive = tmp_path / "streamed.zip"
+    archive.write_bytes(stream.getvalue())
+    infos = check_archive(archive, inputs)
+    assert all(info.flag_bits & 0x08 for info in infos.values())
+
+
+@pytest.mark.parametrize("kind", ["directory", "zip"])
+def test_memory_stays_flat_with_many_entries(tmp_path, monkeypatch, kind):
+    tracemalloc = pytest.importorskip("tracemalloc")
+    monkeypatch.setattr(os, "fsync", lambda fd: None)  # speed: durability is not under test
+    small = make(tmp_path / "small.txt", b"x")
+    out = tmp_path / "out"
+    out.mkdir()
+    sink = DirectorySink(out) if kind == "directory" else ZipSink(out, "export")
+
+    def add(first, count):
+        for number in range(first, first + count):
+            sink.add_file(f"d{number % 7}/{number:07d}-a-longish-document-file-name.txt", small)
+
+    add(0, 200)  # warm up caches and the ledger's page cache
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        add(200, 2_000)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    sink.commit()
+    # Kept per entry, 2,000 entries would take about a megabyte.
+    assert grown < 200_000

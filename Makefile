@@ -25,7 +25,9 @@ demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
 	ARCHIVE_DATA_DIR=$(DEMO_DIR) $(BIN)/python manage.py migrate -v 0
 	ARCHIVE_DATA_DIR=$(DEMO_DIR) $(BIN)/python manage.py generate_archive --documents $(DEMO_DOCUMENTS) --seed 1
-	@echo "Demo archive ready in $(DEMO_DIR) (database db.sqlite3, files under media/)."
+	mkdir -p $(DEMO_DIR)/export
+	ARCHIVE_DATA_DIR=$(DEMO_DIR) $(BIN)/python manage.py document_exporter $(DEMO_DIR)/export --stream
+	@echo "Demo archive in $(DEMO_DIR) (db.sqlite3, media/), its export in $(DEMO_DIR)/export."
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -75,3 +75,22 @@ def run_manage(*args: str, data_dir: Path, check: bool = True, **kwargs):
         capture_output=True,
         **kwargs,
     )
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL and MariaDB run only the tests that touch the database.
+
+    The rest (encoder, sinks, naming, secrets, benchmarks smoke test) do not depend on the
+    database and already ran in the SQLite pass; running them three times proves nothing more.
+    """
+    import os
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url or url.startswith("sqlite"):
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if item.get_closest_marker("django_db") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -216,7 +216,17 @@ class ArchiveExporter:
         entry.close()
 
     def metadata(self) -> dict[str, Any]:
-        metadata: dict[str, Any] = {"version": __version__}
+        options = self.options
+        metadata: dict[str, Any] = {
+            "version": __version__,
+            # What the export holds, so that verification knows which files to expect.
+            "contents": {
+                "originals": not options.data_only,
+                "thumbnails": not (options.data_only or options.no_thumbnail),
+                "archive_versions": not (options.data_only or options.no_archive),
+                "split_manifest": options.split_manifest,
+            },
+        }
         if self.cipher is not None:
             metadata["encryption"] = self.cipher.metadata()
         return metadata

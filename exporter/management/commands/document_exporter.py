@@ -14,8 +14,11 @@ from tqdm import tqdm
 
 from exporter.classic import ClassicExporter
 from exporter.options import ExportError, ExportOptions, ExportProgress, default_zip_name
+from exporter.management.commands.verify_export import print_report
 from exporter.plan import load_plan
+from exporter.source import open_source
 from exporter.streaming import StreamingExporter
+from exporter.verify import ExportVerifier
 
 
 def batch_size(value: str) -> int:
@@ -171,8 +174,11 @@ class Command(BaseCommand):
         if not options["stream"]:
             if to_stdout:
                 raise CommandError("TARGET - (standard output) needs --stream and --zip.")
-            if options["lock_timeout"]:
-                raise CommandError("--lock-timeout needs --stream.")
+            for name in ("lock_timeout", "verify"):
+                if options[name]:
+                    raise CommandError(f"--{name.replace('_', '-')} needs --stream.")
+        if to_stdout and options["verify"]:
+            raise CommandError("--verify needs a TARGET directory; verify the saved zip instead.")
         export_options = ExportOptions(
             target=None if to_stdout else Path(options["target"]),
             batch_size=options["batch_size"],
@@ -206,6 +212,8 @@ class Command(BaseCommand):
             summary = exporter.run()
         except ExportError as exc:
             raise CommandError(str(exc)) from exc
+        if options["verify"]:
+            self.verify(Path(summary.output), options["passphrase"], verbosity)
         if verbosity == 0:
             return
         for warning in summary.warnings:
@@ -226,3 +234,13 @@ class Command(BaseCommand):
             f"  manifests: {summary.bytes_written / 1e6:.1f} MB written, "
             f"{summary.json_unchanged} unchanged"
         )
+
+    def verify(self, output: Path, passphrase: str | None, verbosity: int) -> None:
+        with open_source(output) as source:
+            report = ExportVerifier(source, load_plan(), passphrase=passphrase).run()
+        if verbosity > 0 or not report.ok:
+            print_report(self, report, source.location)
+        if not report.ok:
+            raise CommandError(
+                f"The export in {output} was written but does not verify: see the problems above."
+            )

@@ -1,0 +1,296 @@
+"""Verify an export by reading it back as a stream: JSON, records, references, files, secrets.
+
+Every manifest is parsed with ``ijson.items(f, "item")`` (the yajl2 C backend), one record at a
+time; primary keys, references and file names go into a disk-backed ledger, so memory stays flat
+at any size. Problems are collected with where they are (manifest, record index, model, pk,
+file); the export is good only if there are none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import ijson
+from django.apps import apps
+from django.db import models
+
+from exporter.base import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
+from exporter.batches import serialize_queryset_batched
+from exporter.encoding import classic_encode_record
+from exporter.ledger import Ledger
+from exporter.plan import ExportPlan
+from exporter.secrets import InvalidSecret, SecretCipher, decrypt_fields
+from exporter.source import MANIFEST, METADATA, ExportSource, UnsafePath
+
+MAX_REPORTED = 200
+EXPORT_KEYS = (FILE_NAME_KEY, THUMBNAIL_NAME_KEY, ARCHIVE_NAME_KEY)
+
+
+@dataclass
+class VerifyReport:
+    problems: list[str] = field(default_factory=list)
+    #: Problems beyond the first MAX_REPORTED are counted, not kept.
+    more_problems: int = 0
+    warnings: list[str] = field(default_factory=list)
+    records: Counter = field(default_factory=Counter)
+    manifests: int = 0
+    files_checked: int = 0
+    bytes_hashed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problem(self, message: str) -> None:
+        if len(self.problems) < MAX_REPORTED:
+            self.problems.append(message)
+        else:
+            self.more_problems += 1
+
+
+def read_records(stream) -> Iterator[Any]:
+    """The items of a manifest's top-level array, one at a time."""
+    return ijson.items(stream, "item")
+
+
+def read_metadata(source: ExportSource) -> dict[str, Any]:
+    if not source.exists(METADATA):
+        raise ValueError(f"{METADATA} is missing from {source.location}.")
+    with source.open(METADATA) as stream:
+        try:
+            metadata = json.load(stream)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{METADATA} is not valid JSON: {exc}") from None
+    if not isinstance(metadata, dict) or "version" not in metadata:
+        raise ValueError(f"{METADATA} has no version: it is not an export's metadata.")
+    return metadata
+
+
+def read_back(db_record: dict[str, Any]) -> dict[str, Any]:
+    """A database record as ijson would read it from a manifest: encoded, floats as Decimal."""
+    return json.loads(classic_encode_record(db_record), parse_float=Decimal)
+
+
+class ExportVerifier:
+    """Check one export; ``run()`` returns a VerifyReport."""
+
+    def __init__(
+        self,
+        source: ExportSource,
+        plan: ExportPlan,
+        *,
+        passphrase: str | None = None,
+        against_db: bool = False,
+        checksums: bool = True,
+    ) -> None:
+        self.source = source
+        self.plan = plan
+        self.passphrase = passphrase
+        self.against_db = against_db
+        self.checksums = checksums
+        self.report = VerifyReport()
+        self.cipher: SecretCipher | None = None
+        self.contents: dict[str, Any] = {}
+        self._models: dict[str, type[models.Model] | None] = {}
+        self.plan_models = {s.queryset().model._meta.label_lower for s in plan.sections}
+
+    def run(self) -> VerifyReport:
+        report = self.report
+        try:
+            metadata = read_metadata(self.source)
+        except ValueError as exc:
+            report.problem(str(exc))
+            return report
+        self.contents = metadata.get("contents", {})
+        self.setup_cipher(metadata)
+        if not self.source.exists(MANIFEST):
+            report.problem(f"{MANIFEST} is missing from {self.source.location}.")
+            return report
+        self.ledger = Ledger()
+        try:
+            for relpath in self.source.manifests():
+                report.manifests += 1
+                self.check_manifest(relpath)
+            self.check_references()
+            self.check_leftovers()
+        finally:
+            self.ledger.close()
+        return report
+
+    def setup_cipher(self, metadata: dict[str, Any]) -> None:
+        encryption = metadata.get("encryption")
+        if self.passphrase is None:
+            if encryption:
+                self.report.warnings.append(
+                    "The export's secrets are encrypted; pass --passphrase to check they decrypt."
+                )
+            return
+        if not encryption:
+            self.report.problem("A passphrase was given, but the export is not encrypted.")
+            return
+        try:
+            self.cipher = SecretCipher.from_metadata(self.passphrase, encryption)
+        except (ValueError, TypeError) as exc:
+            self.report.problem(f"{METADATA}: unusable encryption parameters: {exc}")
+
+    # -- manifests -----------------------------------------------------------------------------
+
+    def check_manifest(self, relpath: str) -> None:
+        db_records = self.db_records() if self.against_db and relpath == MANIFEST else None
+        index = -1
+        try:
+            with self.source.open(relpath) as stream:
+                for index, record in enumerate(read_records(stream)):
+                    self.check_record(relpath, index, record, db_records)
+        except ijson.JSONError as exc:
+            self.report.problem(
+                f"{relpath}: not valid JSON after record {index} ({exc}); the file is "
+                "truncated or damaged."
+            )
+            return
+        if db_records is not None and next(db_records, None) is not None:
+            self.report.problem(
+                f"{relpath}: the database has more records than the manifest's {index + 1}."
+            )
+
+    def check_record(self, relpath: str, index: int, record: Any, db_records) -> None:
+        where = f"{relpath} record {index}"
+        if not isinstance(record, dict) or not {"model", "pk", "fields"} <= record.keys():
+            self.report.problem(f"{where}: not a record (needs model, pk and fields).")
+            return
+        label, pk, fields = record["model"], record["pk"], record["fields"]
+        where = f"{where} ({label} pk={pk})"
+        model = self.model(label)
+        if model is None:
+            self.report.problem(f"{where}: unknown model {label!r}.")
+            return
+        if not isinstance(fields, dict):
+            self.report.problem(f"{where}: fields is not an object.")
+            return
+        if not self.ledger.add_record(label, pk):
+            self.report.problem(f"{where}: duplicate pk {pk} for {label}.")
+        self.report.records[label] += 1
+        self.collect_references(where, model, fields)
+        record = self.decrypt(where, record)
+        if FILE_NAME_KEY in record:
+            self.check_files(where, record)
+        if db_records is not None:
+            self.compare_with_db(where, record, next(db_records, None))
+        elif self.against_db:
+            self.compare_with_db(where, record, self.db_record(model, pk))
+
+    def model(self, label: str) -> type[models.Model] | None:
+        if label not in self._models:
+            try:
+                self._models[label] = apps.get_model(label)
+            except (LookupError, ValueError):
+                self._models[label] = None
+        return self._models[label]
+
+    def collect_references(self, where: str, model, fields: dict[str, Any]) -> None:
+        refs = []
+        for f in model._meta.concrete_fields:
+            if f.is_relation and f.name in fields and fields[f.name] is not None:
+                refs.append((f.related_model._meta.label_lower, str(fields[f.name]), where))
+        for f in model._meta.many_to_many:
+            target = f.related_model._meta.label_lower
+            for value in fields.get(f.name) or ():
+                refs.append((target, str(value), where))
+        # References to models the plan does not export are left out on purpose.
+        self.ledger.add_refs([r for r in refs if r[0] in self.plan_models])
+
+    def decrypt(self, where: str, record: dict[str, Any]) -> dict[str, Any]:
+        secret_fields = self.plan.secrets.get(record["model"])
+        if self.cipher is None or not secret_fields:
+            return record
+        try:
+            return decrypt_fields(record, secret_fields, self.cipher)
+        except (InvalidSecret, KeyError) as exc:
+            self.report.problem(f"{where}: a secret does not decrypt: {exc}")
+            return record
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def check_files(self, where: str, record: dict[str, Any]) -> None:
+        fields = record["fields"]
+        expected = [
+            (FILE_NAME_KEY, "originals", fields.get("checksum")),
+            (THUMBNAIL_NAME_KEY, "thumbnails", None),
+            (ARCHIVE_NAME_KEY, "archive_versions", fields.get("archive_checksum")),
+        ]
+        for key, kind, checksum in expected:
+            relpath = record.get(key)
+            if relpath is None:
+                if key == THUMBNAIL_NAME_KEY and self.contents.get("thumbnails", True):
+                    self.report.problem(f"{where}: no thumbnail is named.")
+                continue
+            try:
+                self.source.check(relpath)
+            except UnsafePath as exc:
+                self.report.problem(f"{where}: {exc}")
+                continue
+            self.ledger.add_name(relpath)
+            if not self.contents.get(kind, True):
+                continue  # --data-only, -na or -nt: named, deliberately not exported
+            self.check_file(where, relpath, checksum)
+
+    def check_file(self, where: str, relpath: str, checksum: str | None) -> None:
+        try:
+            exists = self.source.exists(relpath)
+        except UnsafePath as exc:
+            self.report.problem(f"{where}: {exc}")
+            return
+        if not exists:
+            self.report.problem(f"{where}: file {relpath} is missing.")
+            return
+        self.report.files_checked += 1
+        if not self.checksums or checksum is None:
+            return
+        digest, size = self.source.sha256(relpath)
+        self.report.bytes_hashed += size
+        if digest != checksum:
+            self.report.problem(
+                f"{where}: file {relpath} has sha256 {digest}, the record says {checksum}."
+            )
+
+    # -- whole export --------------------------------------------------------------------------
+
+    def check_references(self) -> None:
+        for model, pk, origin in self.ledger.dangling():
+            self.report.problem(f"{origin}: points to {model} pk={pk}, which is not exported.")
+
+    def check_leftovers(self) -> None:
+        for relpath in self.source.iter_files():
+            if relpath == METADATA or relpath.endswith("manifest.json"):
+                continue
+            if not self.ledger.has_name(relpath):
+                self.report.warnings.append(f"{relpath} is not named by any record.")
+
+    # -- against the database ------------------------------------------------------------------
+
+    def db_records(self) -> Iterator[dict[str, Any]]:
+        split = self.contents.get("split_manifest", False)
+        for section in self.plan.sections:
+            if split and (
+                section.key in self.plan.split_by_document or section.key == self.plan.documents_key
+            ):
+                continue
+            for batch in serialize_queryset_batched(section.queryset()):
+                yield from batch
+
+    def db_record(self, model, pk) -> dict[str, Any] | None:
+        rows = [r for b in serialize_queryset_batched(model._base_manager.filter(pk=pk)) for r in b]
+        return rows[0] if rows else None
+
+    def compare_with_db(self, where: str, record: dict[str, Any], db_record) -> None:
+        if db_record is None:
+            self.report.problem(f"{where}: not in the database.")
+            return
+        exported = {k: v for k, v in record.items() if k not in EXPORT_KEYS}
+        if exported != read_back(db_record):
+            self.report.problem(f"{where}: differs from the database's current row.")

@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from exporter.classic import ClassicExporter
-from exporter.options import ExportError, ExportOptions, ExportProgress, default_zip_name
 from exporter.management.commands.verify_export import print_report
+from exporter.options import ExportError, ExportOptions, ExportProgress, default_zip_name
 from exporter.plan import load_plan
 from exporter.source import open_source
 from exporter.streaming import StreamingExporter
@@ -160,6 +160,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--no-progress-bar", action="store_true", help="Do not show progress bars."
+        )
+        parser.add_argument(
+            "--verify",
+            action="store_true",
+            help="With --stream: read the finished export back and verify it (as verify_export).",
         )
         parser.add_argument(
             "--lock-timeout",

@@ -21,6 +21,15 @@ DOCUMENT_COLUMNS = (
 )
 
 
+def file_destinations(pk: Any, fields: Mapping[str, Any]) -> tuple[Path, Path, Path | None]:
+    """Where an imported document's original, thumbnail and archived version belong."""
+    return (
+        models.source_path_for(pk, fields["filename"], fields["mime_type"]),
+        models.thumbnail_path_for(pk),
+        models.archive_path_for(fields["archive_filename"]),
+    )
+
+
 def describe_document(pk: Any, row: Mapping[str, Any]) -> DocumentFileInfo:
     source = models.source_path_for(pk, row["filename"], row["mime_type"])
     created = row["created"]
@@ -81,7 +90,9 @@ def build_plan() -> ExportPlan:
         secrets={"documents.mailaccount": ("password", "refresh_token")},
         documents_key="documents",
         split_by_document={"notes": "document", "custom_field_instances": "document"},
-        document_files=DocumentFiles(columns=DOCUMENT_COLUMNS, describe=describe_document),
+        document_files=DocumentFiles(
+            columns=DOCUMENT_COLUMNS, describe=describe_document, destinations=file_destinations
+        ),
         media_root=Path(settings.MEDIA_ROOT),
         media_lock=Path(settings.MEDIA_LOCK),
         filename_format=getattr(settings, "EXPORTER_FILENAME_FORMAT", None),

@@ -42,6 +42,9 @@ class DocumentFiles:
 
     columns: tuple[str, ...]
     describe: Callable[[Any, Mapping[str, Any]], DocumentFileInfo]
+    #: Where an imported document's files go: (original, thumbnail, archive or None), from the
+    #: record's pk and fields.
+    destinations: Callable[[Any, Mapping[str, Any]], tuple[Path, Path, Path | None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class ExportPlan:
     media_lock: Path | None = None
     #: The --use-filename-format template, e.g. "{created_year}/{correspondent}/{title}".
     filename_format: str | None = None
+    #: Models whose rows migrations create (content types, permissions): an import replaces
+    #: them with the export's rows instead of refusing a database that has them.
+    replace_on_import: tuple[str, ...] = ("contenttypes.contenttype", "auth.permission")
 
     def section(self, key: str) -> Section:
         for section in self.sections:

@@ -1,0 +1,104 @@
+"""Records -> database rows in batches: bulk_create per model, M2M through rows in bulk.
+
+Each record goes through Django's own "python" deserializer (so every field gets its
+``to_python``), but nothing is saved one by one: instances of one model are collected until the
+batch is full or the model changes, then inserted with one ``bulk_create``, and their
+many-to-many ids with one ``bulk_create`` of through rows per field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.core.serializers.python import Deserializer
+from django.db import models
+
+
+def as_python_numbers(value: Any) -> Any:
+    """ijson reads every non-integer number as Decimal; the manifest wrote them from floats.
+
+    (Decimal *fields* are written as strings, so they never arrive here as Decimal.)
+    """
+    if type(value) is Decimal:
+        return float(value)
+    if type(value) is list:
+        return [as_python_numbers(v) for v in value]
+    if type(value) is dict:
+        return {k: as_python_numbers(v) for k, v in value.items()}
+    return value
+
+
+# DjangoJSONEncoder cuts microseconds to milliseconds but keeps ".000" when the value had any:
+# "12:00:00.000Z" was between 1 and 999 microseconds past the second, "12:00:00Z" exactly on it.
+SUB_MILLISECOND = re.compile(r"T?\d\d:\d\d:\d\d\.000(?:Z|[+-]\d\d:\d\d)?$")
+
+
+def sub_millisecond_fields(fields: dict[str, Any], model: type[models.Model]) -> list[str]:
+    """Date-time and time fields whose manifest value says "a fraction of a millisecond".
+
+    Loading them as microsecond 1 (not 0) keeps that fact, so a re-export writes the same
+    ".000" again: the round trip stays byte-exact although the microseconds were never exported.
+    """
+    names = []
+    for name, value in fields.items():
+        if type(value) is str and value.endswith(("0Z", "0")) and SUB_MILLISECOND.search(value):
+            field = model._meta.get_field(name)
+            if isinstance(field, models.DateTimeField | models.TimeField):
+                names.append(field.attname)
+    return names
+
+
+class BatchLoader:
+    """Collect deserialized records and insert them in batches, in arrival order per model."""
+
+    def __init__(self, using: str, batch_size: int, on_rows: Callable[[int], None] | None = None):
+        self.using = using
+        self.batch_size = batch_size
+        self.on_rows = on_rows
+        self.model: type[models.Model] | None = None
+        self.instances: list[models.Model] = []
+        self.m2m: list[tuple[Any, dict[str, list]]] = []
+        self.counts: Counter = Counter()
+
+    def add(self, record: dict[str, Any]) -> None:
+        record = {
+            "model": record["model"],
+            "pk": record["pk"],
+            "fields": {k: as_python_numbers(v) for k, v in record["fields"].items()},
+        }
+        [obj] = Deserializer([record], using=self.using, ignorenonexistent=True)
+        model = type(obj.object)
+        for name in sub_millisecond_fields(record["fields"], model):
+            value = getattr(obj.object, name)
+            setattr(obj.object, name, value.replace(microsecond=1))
+        if model is not self.model or len(self.instances) >= self.batch_size:
+            self.flush()
+            self.model = model
+        self.instances.append(obj.object)
+        if obj.m2m_data:
+            self.m2m.append((obj.object.pk, obj.m2m_data))
+
+    def flush(self) -> None:
+        if not self.instances:
+            return
+        model = self.model
+        model._base_manager.using(self.using).bulk_create(self.instances)
+        for field in model._meta.local_many_to_many:
+            through = field.remote_field.through
+            source = f"{field.m2m_field_name()}_id"
+            target = f"{field.m2m_reverse_field_name()}_id"
+            rows = [
+                through(**{source: pk, target: related})
+                for pk, data in self.m2m
+                for related in data.get(field.name, ())
+            ]
+            through._base_manager.using(self.using).bulk_create(rows, batch_size=self.batch_size)
+        self.counts[model._meta.label_lower] += len(self.instances)
+        if self.on_rows is not None:
+            self.on_rows(len(self.instances))
+        self.instances = []
+        self.m2m = []

@@ -164,6 +164,11 @@ class ArchiveImporter:
                     self.source.resolve(name)
             except UnsafePath as exc:
                 raise ImportFailed(f"{where} (document {record['pk']}): {exc}") from None
+            if not self.options.data_only and not self.source.exists(name):
+                raise ImportFailed(
+                    f"{where} (document {record['pk']}): its file {name} is missing from "
+                    f"{self.source.location}."
+                )
         if self.options.data_only or self.media_root is None:
             return
         for destination in self.destinations(record):

@@ -40,3 +40,60 @@ def test_export_of_20000_documents_with_files_peaks_like_2000(media, tmp_path):
     large_peak, large = export_peak(tmp_path / "large", 20_000)
     assert (small, large) == (2000, 20_000)
     assert large_peak - small_peak < 2 * 1024 * 1024, (small_peak, large_peak)
+
+
+def peak_of(action) -> int:
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_verify_and_import_of_20000_documents_peak_like_2000(media, tmp_path):
+    from django.apps import apps
+    from django.contrib.auth.models import Group, User
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    from exporter.importing import ArchiveImporter, ImportOptions
+    from exporter.source import open_source
+    from exporter.verify import ExportVerifier
+
+    domain = [
+        *apps.get_app_config("documents").get_models(),
+        UserObjectPermission,
+        GroupObjectPermission,
+        User,
+        Group,
+    ]
+
+    def wipe():
+        for model in domain:
+            model._base_manager.all().delete()
+
+    exports = {}
+    for size in (2000, 20_000):
+        generate_archive(documents=size, seed=3, content_kb=1, with_files=False, batch_size=5000)
+        target = tmp_path / str(size)
+        target.mkdir()
+        StreamingExporter(load_plan(), ExportOptions(target=target, data_only=True)).run()
+        exports[size] = target
+        wipe()
+
+    def verify(size):
+        with open_source(exports[size]) as source:
+            report = ExportVerifier(source, load_plan()).run()
+        assert report.ok, report.problems[:3]
+
+    def load(size):
+        wipe()
+        with open_source(exports[size]) as source:
+            ArchiveImporter(source, load_plan(), ImportOptions(data_only=True)).run()
+
+    verify(2000)
+    verify_small, verify_large = peak_of(lambda: verify(2000)), peak_of(lambda: verify(20_000))
+    load(2000)
+    load_small, load_large = peak_of(lambda: load(2000)), peak_of(lambda: load(20_000))
+    assert verify_large - verify_small < 2 * 1024 * 1024, (verify_small, verify_large)
+    assert load_large - load_small < 2 * 1024 * 1024, (load_small, load_large)

@@ -1,0 +1,145 @@
+"""One measured run: ``python -m benchmarks.child <contender> <outdir> [args...]``.
+
+Sets Django up, runs the contender's workload (:mod:`benchmarks.workloads`) into ``outdir`` and
+prints one JSON line: records and bytes written, queries issued, and the wall time of the export
+alone (setup excluded). The parent measures CPU and peak RSS of the whole process from outside.
+With ``BENCHMARKS_PROFILE=<file>`` in the environment the export runs under cProfile.
+
+Queries are counted with ``connection.execute_wrapper``, which only counts: ``force_debug_cursor``
+or ``DEBUG`` would keep every query's SQL in memory and inflate the RSS being measured. On
+MariaDB the server's own per-session counter is used instead, because the exporter's unbuffered
+cursors run on the raw connection, past Django's wrappers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.process import RESULT_KEY
+from benchmarks.workloads import WORKLOADS
+
+
+class QueryCounter:
+    """An execute wrapper that counts statements and keeps nothing else."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[0] not in WORKLOADS:
+        print(
+            f"usage: python -m benchmarks.child {{{','.join(WORKLOADS)}}} <outdir> [args...]",
+            file=sys.stderr,
+        )
+        return 2
+    name, out, args = argv[0], Path(argv[1]), argv[2:]
+    out.mkdir(parents=True, exist_ok=True)
+
+    setup_started = time.monotonic()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archive.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    database = _database_info(connection)
+    server_before = _server_statements(connection)
+    setup_seconds = time.monotonic() - setup_started
+    rss_before = _status_bytes("VmRSS")
+
+    counter = QueryCounter()
+    profile_path = os.environ.get("BENCHMARKS_PROFILE")
+    profiler = _start_profiler() if profile_path else None
+    started = time.monotonic()
+    with connection.execute_wrapper(counter):
+        produced = WORKLOADS[name](out, args)
+    export_seconds = time.monotonic() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile_path)
+
+    server_after = _server_statements(connection)
+    if server_before is not None and server_after is not None:
+        # Minus the one SHOW STATUS statement that read the first value.
+        queries, source = server_after - server_before - 1, "server (Questions)"
+    else:
+        queries, source = counter.count + produced.uncounted_queries, "execute_wrapper"
+    files = [path for path in out.rglob("*") if path.is_file()]
+    result = {
+        RESULT_KEY: 1,
+        "contender": name,
+        "args": args,
+        "records": produced.records,
+        "bytes": sum(path.stat().st_size for path in files),
+        "files": len(files),
+        "queries": queries,
+        "queries_source": source,
+        "export_seconds": export_seconds,
+        "setup_seconds": setup_seconds,
+        "rss_before_export_bytes": rss_before,
+        # The peak RSS of this process image alone (after exec), to compare with wait4's.
+        "vmhwm_bytes": _status_bytes("VmHWM"),
+        "database": database,
+        **produced.extra,
+    }
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+def _start_profiler() -> Any:
+    """cProfile over the export alone, for ``BENCHMARKS_PROFILE=<file>`` (pstats format).
+
+    Profiled runs are for finding where the time goes, not for the figures: cProfile's cost per
+    call slows call-heavy code several times more than the rest.
+    """
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
+
+
+def _database_info(connection: Any) -> dict[str, str]:
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        import sqlite3
+
+        return {"vendor": vendor, "version": sqlite3.sqlite_version}
+    query = "SHOW server_version" if vendor == "postgresql" else "SELECT VERSION()"
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        return {"vendor": vendor, "version": str(cursor.fetchone()[0])}
+
+
+def _server_statements(connection: Any) -> int | None:
+    """MariaDB's count of statements this session sent; None elsewhere."""
+    if connection.vendor != "mysql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW SESSION STATUS LIKE 'Questions'")
+        return int(cursor.fetchone()[1])
+
+
+def _status_bytes(key: str) -> int | None:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

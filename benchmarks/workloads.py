@@ -1,0 +1,192 @@
+"""What a benchmark child runs, inside Django: one function per contender.
+
+Each workload writes into ``out`` and returns how many records it wrote. They import Django
+lazily so that :mod:`benchmarks.child` can set Django up first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+#: The batch size of the streaming contender (the exporter's default too).
+STREAM_BATCH_SIZE = 500
+#: Rows per fetch for the floor: the streaming contender's batch, so that both hold as many rows
+#: at a time and their peak RSS compares.
+FLOOR_FETCH_ROWS = STREAM_BATCH_SIZE
+MANIFEST = "manifest.json"
+_SCAN_CHUNK = 8 << 20
+
+
+@dataclass
+class Produced:
+    """What a workload wrote."""
+
+    records: int
+    #: Queries the workload ran outside Django's cursor wrappers (so not seen by the counter).
+    uncounted_queries: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Workload = Callable[[Path, list[str]], Produced]
+
+
+def classic(out: Path, args: list[str]) -> Produced:
+    """The seed's in-memory path: every record in a list, one json.dumps."""
+    from exporter.manifest import ClassicManifestBuilder
+    from exporter.plan import load_plan
+
+    plan = load_plan()
+    result = ClassicManifestBuilder().write(
+        out / MANIFEST, (section.queryset() for section in plan.sections)
+    )
+    return Produced(records=result.records)
+
+
+def stream(out: Path, args: list[str]) -> Produced:
+    """The streaming path over the same sections."""
+    from exporter.manifest import StreamingManifestBuilder
+    from exporter.plan import load_plan
+
+    plan = load_plan()
+    builder = StreamingManifestBuilder(batch_size=STREAM_BATCH_SIZE)
+    result = builder.write(out / MANIFEST, (section.queryset() for section in plan.sections))
+    return Produced(records=result.records)
+
+
+def manage(out: Path, args: list[str]) -> Produced:
+    """A management command run in this process, ``{out}`` in its arguments replaced by ``out``.
+
+    This is how ``dumpdata`` runs, and how the ``document_exporter`` command will (see
+    :mod:`benchmarks.cases`): in process, so that its queries are counted like the others'.
+    Records are counted afterwards in the JSON manifests it wrote.
+    """
+    from django.core.management import call_command
+
+    if not args:
+        raise SystemExit("manage: name the management command to run")
+    command, *rest = (arg.replace("{out}", str(out)) for arg in args)
+    call_command(command, *rest)
+    manifests = sorted(out.rglob("*.json"))
+    return Produced(records=sum(count_manifest_records(path) for path in manifests))
+
+
+def floor(out: Path, args: list[str]) -> Produced:
+    """The lower bound: every row of the plan's tables through a raw DB-API cursor, no ORM.
+
+    One ``orjson.dumps`` per row tuple, one line per row. The auto-created many-to-many tables
+    are written too (their rows carry the same information as the records' id lists) but only
+    model rows count as records.
+    """
+    from django.db import connection
+
+    from exporter.plan import load_plan
+
+    records = links = uncounted = 0
+    with open(out / "floor.jsonl", "wb", buffering=1 << 20) as sink:
+        for table, pk, is_model in _floor_tables(load_plan()):
+            sql = (
+                f"SELECT * FROM {connection.ops.quote_name(table)} "
+                f"ORDER BY {connection.ops.quote_name(pk)}"
+            )
+            rows, counted = _raw_rows(connection, sql)
+            uncounted += 0 if counted else 1
+            for batch in rows:
+                sink.write(b"".join([orjson.dumps(row, default=str) + b"\n" for row in batch]))
+                if is_model:
+                    records += len(batch)
+                else:
+                    links += len(batch)
+    return Produced(records=records, uncounted_queries=uncounted, extra={"link_rows": links})
+
+
+def _floor_tables(plan: Any) -> list[tuple[str, str, bool]]:
+    """(table, primary key column, is a model table) for every table the plan's sections read."""
+    tables: list[tuple[str, str, bool]] = []
+    seen: set[str] = set()
+    for section in plan.sections:
+        meta = section.queryset().model._meta.concrete_model._meta
+        candidates = [(meta.db_table, meta.pk.column, True)]
+        for m2m in meta.local_many_to_many:
+            through = m2m.remote_field.through._meta
+            if through.auto_created:
+                candidates.append((through.db_table, through.pk.column, False))
+        for table, pk, is_model in candidates:
+            if table not in seen:
+                seen.add(table)
+                tables.append((table, pk, is_model))
+    return tables
+
+
+def _raw_rows(connection: Any, sql: str) -> tuple[Iterator[list[tuple]], bool]:
+    """Batches of rows of ``sql`` from a cursor that does not hold the result in memory.
+
+    Returns the batches and whether Django's cursor wrapper (and so the query counter) saw the
+    query. PostgreSQL's chunked cursor is a server-side one; SQLite's steps through the file;
+    MySQLdb's default cursor would buffer the whole result, so there it is an unbuffered SSCursor
+    on the raw connection, which Django does not wrap.
+    """
+    if connection.vendor == "mysql":
+        from MySQLdb.cursors import SSCursor
+
+        connection.ensure_connection()
+        cursor = connection.connection.cursor(SSCursor)
+        counted = False
+    else:
+        cursor = connection.chunked_cursor()
+        counted = True
+
+    def batches() -> Iterator[list[tuple]]:
+        try:
+            cursor.execute(sql)
+            while batch := cursor.fetchmany(FLOOR_FETCH_ROWS):
+                yield batch
+        finally:
+            cursor.close()
+
+    return batches(), counted
+
+
+def count_manifest_records(path: Path) -> int:
+    """The number of records in a manifest written with an indent, without parsing it.
+
+    Indented JSON puts every record's ``"model"`` key on its own line at the same indentation,
+    and a raw newline cannot occur inside a JSON string, so counting that exact line start is
+    exact. Nested keys called "model" sit deeper. Compact JSON falls back to ijson.
+    """
+    with open(path, "rb") as manifest:
+        head = manifest.read(_SCAN_CHUNK)
+        key = head.find(b'"model": ')
+        line_start = head.rfind(b"\n", 0, key)
+        if key < 0 or line_start < 0 or head[line_start + 1 : key].strip(b" "):
+            manifest.seek(0)
+            return _count_with_ijson(manifest)
+        pattern = head[line_start:key] + b'"model": '
+        count, tail, chunk = 0, b"", head
+        while chunk:
+            window = tail + chunk
+            count += window.count(pattern)
+            # Shorter than the pattern: an occurrence in it cannot be counted twice.
+            tail = window[-(len(pattern) - 1) :]
+            chunk = manifest.read(_SCAN_CHUNK)
+        return count
+
+
+def _count_with_ijson(manifest: Any) -> int:
+    import ijson
+
+    return sum(
+        1 for prefix, event, _ in ijson.parse(manifest) if prefix == "item" and event == "start_map"
+    )
+
+
+WORKLOADS: dict[str, Workload] = {
+    "classic": classic,
+    "stream": stream,
+    "manage": manage,
+    "floor": floor,
+}

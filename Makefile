@@ -27,6 +27,7 @@ demo: $(STAMP)
 	ARCHIVE_DATA_DIR=$(DEMO_DIR) $(BIN)/python manage.py generate_archive --documents $(DEMO_DOCUMENTS) --seed 1
 	mkdir -p $(DEMO_DIR)/export
 	ARCHIVE_DATA_DIR=$(DEMO_DIR) $(BIN)/python manage.py document_exporter $(DEMO_DIR)/export --stream
+	ARCHIVE_DATA_DIR=$(DEMO_DIR) $(BIN)/python manage.py verify_export $(DEMO_DIR)/export --against-db
 	@echo "Demo archive in $(DEMO_DIR) (db.sqlite3, media/), its export in $(DEMO_DIR)/export."
 
 test: $(STAMP)

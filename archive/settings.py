@@ -59,7 +59,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not memory: tests run the management commands in real subprocesses, which must
     # see the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    # One per test process, so that two test runs in one checkout never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # OCR text is full of emoji: the 3-byte "utf8" of MySQL cannot hold it.
     DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"

@@ -15,6 +15,8 @@ import errno
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.apps import apps
@@ -76,7 +78,8 @@ class ArchiveExporter:
                 self.write_json(sink, METADATA, self.metadata())
             self.record_sink_summary(sink)
         except OSError as exc:
-            raise ExportError(describe_os_error(exc)) from exc
+            # Renames and fsyncs of the commit, or anything not written under writing().
+            raise ExportError(describe_os_error(exc, exc.filename)) from exc
         finally:
             self.progress.finish()
         self.summary.elapsed = time.monotonic() - started
@@ -200,7 +203,8 @@ class ArchiveExporter:
         if not options.data_only:
             for relpath, source, checksum in files:
                 try:
-                    sink.add_file(relpath, source, sha256=checksum)
+                    with writing(relpath):
+                        sink.add_file(relpath, source, sha256=checksum)
                 except FileNotFoundError:
                     raise ExportError(
                         f"Document {record['pk']} ({record['fields'].get('title', '')!r}): its "
@@ -211,9 +215,10 @@ class ArchiveExporter:
 
     def write_json(self, sink: ExportSink, relpath: str, value: Any) -> None:
         """A small JSON file, encoded as the classic exporter does."""
-        entry = sink.open_json(relpath, compare=self.options.compare_json)
-        entry.write(json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8"))
-        entry.close()
+        with writing(relpath):
+            entry = sink.open_json(relpath, compare=self.options.compare_json)
+            entry.write(json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8"))
+            entry.close()
 
     def metadata(self) -> dict[str, Any]:
         options = self.options
@@ -243,8 +248,22 @@ class ArchiveExporter:
         summary.output = str(result.location) if result.location is not None else "-"
 
 
-def describe_os_error(exc: OSError) -> str:
-    where = f" while writing {exc.filename}" if exc.filename else ""
+@contextmanager
+def writing(relpath: str) -> Iterator[None]:
+    """Turn a failed write (a full disk, an I/O error) into an ExportError naming the file.
+
+    A missing source file is not a write error: FileNotFoundError passes through.
+    """
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ExportError(describe_os_error(exc, relpath)) from exc
+
+
+def describe_os_error(exc: OSError, relpath: str | None = None) -> str:
+    where = f" while writing {relpath}" if relpath else ""
     if exc.errno == errno.ENOSPC:
         return f"No space left on device{where}. Free some space and run the export again."
     if exc.errno in (errno.EACCES, errno.EPERM):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.core import serializers
 
-from exporter.base import MANIFEST, ArchiveExporter
+from exporter.base import MANIFEST, ArchiveExporter, writing
 from exporter.encoding import classic_dumps
 from exporter.sinks import DirectorySink, ExportSink
 
@@ -76,7 +76,8 @@ class ClassicExporter(ArchiveExporter):
         self.write_bytes(sink, MANIFEST, classic_dumps(manifest))
 
     def write_bytes(self, sink: ExportSink, relpath: str, content: bytes) -> None:
-        entry = sink.open_json(relpath, compare=self.options.compare_json)
-        entry.write(content)
-        entry.close()
+        with writing(relpath):
+            entry = sink.open_json(relpath, compare=self.options.compare_json)
+            entry.write(content)
+            entry.close()
         self.summary.bytes_written += len(content)

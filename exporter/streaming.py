@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.base import MANIFEST, ArchiveExporter
+from exporter.base import MANIFEST, ArchiveExporter, writing
 from exporter.batches import iter_record_batches, serialize_queryset_batched
 from exporter.rows import needs_exclusive_connection
 from exporter.sinks import ExportSink
@@ -22,8 +22,9 @@ class StreamingExporter(ArchiveExporter):
     def write_export(self, sink: ExportSink) -> None:
         plan, options = self.plan, self.options
         split = options.split_manifest
-        entry = sink.open_json(MANIFEST, compare=options.compare_json)
-        manifest = ManifestStreamWriter(entry, checksum=False)
+        with writing(MANIFEST):
+            entry = sink.open_json(MANIFEST, compare=options.compare_json)
+        manifest = ManifestStreamWriter(WritingTo(entry, MANIFEST), checksum=False)
         for section in plan.sections:
             if split and section.key in plan.split_by_document:
                 continue
@@ -35,7 +36,8 @@ class StreamingExporter(ArchiveExporter):
                 manifest.write_many(map(self.protect, batch))
                 self.summary.records[section.key] += len(batch)
         manifest.close()
-        entry.close()
+        with writing(MANIFEST):
+            entry.close()
         self.summary.bytes_written += manifest.bytes_written
 
     def write_documents(self, sink: ExportSink, manifest: ManifestStreamWriter, queryset) -> None:
@@ -75,13 +77,27 @@ class StreamingExporter(ArchiveExporter):
     def write_split_manifest(
         self, sink: ExportSink, relpath: str, record: dict, related: dict[str, dict[Any, list]]
     ) -> None:
-        entry = sink.open_json(relpath, compare=self.options.compare_json)
-        writer = ManifestStreamWriter(entry, checksum=False)
+        with writing(relpath):
+            entry = sink.open_json(relpath, compare=self.options.compare_json)
+        writer = ManifestStreamWriter(WritingTo(entry, relpath), checksum=False)
         writer.write(record)
         for key, by_document in related.items():
             records = [self.protect(r) for r in by_document.get(record["pk"], ())]
             writer.write_many(records)
             self.summary.records[key] += len(records)
         writer.close()
-        entry.close()
+        with writing(relpath):
+            entry.close()
         self.summary.bytes_written += writer.bytes_written
+
+
+class WritingTo:
+    """A sink entry whose failed writes become ExportErrors naming the file."""
+
+    def __init__(self, entry, relpath: str) -> None:
+        self.entry = entry
+        self.relpath = relpath
+
+    def write(self, data: bytes) -> int:
+        with writing(self.relpath):
+            return self.entry.write(data)

@@ -59,18 +59,22 @@ def child_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     env.pop("DATABASE_URL", None)
     # DEBUG keeps every query's SQL in memory: it would inflate the RSS being measured.
     env.pop("ARCHIVE_DEBUG", None)
+    # The children import the project from their working directory (the code snapshot), and
+    # from nowhere else.
+    env.pop("PYTHONPATH", None)
     env["ARCHIVE_DATA_DIR"] = str(data_dir)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
     return env
 
 
-def fingerprint(with_files: bool) -> str:
+def fingerprint(code: Path, with_files: bool) -> str:
+    """What an archive made by the code in ``code`` depends on."""
     digest = hashlib.sha256(f"files={with_files}".encode())
     for name in _FINGERPRINTED:
-        path = ROOT / name
+        path = code / name
         for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            digest.update(str(file.relative_to(ROOT)).encode())
+            digest.update(str(file.relative_to(code)).encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()
 
@@ -82,10 +86,14 @@ def ensure_archive(
     cache_dir: Path,
     server: Server | None,
     with_files: bool = False,
+    code: Path = ROOT,
     log: Path,
 ) -> Archive:
-    """The cached archive for these parameters, generated first if need be."""
-    wanted = {"fingerprint": fingerprint(with_files), "documents": documents, "seed": seed}
+    """The cached archive for these parameters, generated first if need be.
+
+    ``code`` is the project copy whose commands generate it (see benchmarks.snapshot).
+    """
+    wanted = {"fingerprint": fingerprint(code, with_files), "documents": documents, "seed": seed}
     files = "-files" if with_files else ""
     if server is None:
         data_dir = cache_dir / f"sqlite-{documents}-seed{seed}{files}"
@@ -96,7 +104,7 @@ def ensure_archive(
             return Archive(documents, seed, "sqlite", location, env, None)
         shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True)
-        seconds = _generate(documents, seed, with_files, env, log)
+        seconds = _generate(documents, seed, with_files, env, code, log)
         marker.write_text(json.dumps(wanted))
         return Archive(documents, seed, "sqlite", location, env, seconds)
 
@@ -111,12 +119,14 @@ def ensure_archive(
         return Archive(documents, seed, server.engine, location, env, None)
     shutil.rmtree(data_dir / "media", ignore_errors=True)
     server.recreate(database)
-    seconds = _generate(documents, seed, with_files, env, log)
+    seconds = _generate(documents, seed, with_files, env, code, log)
     server.write_marker(database, wanted["fingerprint"], documents, seed)
     return Archive(documents, seed, server.engine, location, env, seconds)
 
 
-def _generate(documents: int, seed: int, with_files: bool, env: dict[str, str], log: Path) -> float:
+def _generate(
+    documents: int, seed: int, with_files: bool, env: dict[str, str], code: Path, log: Path
+) -> float:
     started = time.monotonic()
     generate = ["generate_archive", f"--documents={documents}", f"--seed={seed}"]
     generate += ["--no-progress-bar"] + ([] if with_files else ["--no-files"])
@@ -126,9 +136,9 @@ def _generate(documents: int, seed: int, with_files: bool, env: dict[str, str], 
             argv = [sys.executable, "manage.py", *command]
             output.write(f"$ {' '.join(argv)}\n".encode())
             output.flush()
-            code = subprocess.call(argv, cwd=ROOT, env=env, stdout=output, stderr=output)
-            if code != 0:
-                raise RuntimeError(f"{' '.join(command[:1])} failed (exit {code}); see {log}")
+            status = subprocess.call(argv, cwd=code, env=env, stdout=output, stderr=output)
+            if status != 0:
+                raise RuntimeError(f"{command[0]} failed (exit {status}); see {log}")
     return time.monotonic() - started
 
 

@@ -90,6 +90,8 @@ def main(argv: list[str]) -> int:
         # The peak RSS of this process image alone (after exec), to compare with wait4's.
         "vmhwm_bytes": _status_bytes("VmHWM"),
         "database": database,
+        # The code snapshot this child ran from (see benchmarks.snapshot).
+        "cwd": os.getcwd(),
         **produced.extra,
     }
     print(json.dumps(result), flush=True)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import machine, report, targets
+from benchmarks import machine, report, snapshot, targets
 from benchmarks.archives import ROOT, Archive, ensure_archive
 from benchmarks.cases import CASES, Case, Contender
 from benchmarks.limits import MemoryCap, parse_size
@@ -71,6 +71,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--cases",
         default=",".join(CASES),
         help=f"comma-separated cases (default {','.join(CASES)})",
+    )
+    parser.add_argument(
+        "--code",
+        choices=snapshot.SOURCES,
+        default="worktree",
+        help="which code the children run, copied when the run starts: the working tree as it "
+        "is (default) or the last commit (with this harness from the working tree)",
     )
     parser.add_argument(
         "--timeout", type=float, help="seconds before a child is killed (default 4 h; quick 300 s)"
@@ -127,9 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     out.mkdir(parents=True, exist_ok=True)
     cap = MemoryCap(args.max_rss)
+    code, code_description = snapshot.take(ROOT, args.code)
+    _log(f"code: {args.code} snapshot of {code_description['commit'][:12]} in {code}")
     try:
-        return _run(args, command, selection, server, cache, out, cap)
+        return _run(args, command, selection, server, cache, out, cap, code, code_description)
     finally:
+        shutil.rmtree(code, ignore_errors=True)
         if temporary_cache:
             shutil.rmtree(cache, ignore_errors=True)
 
@@ -142,6 +152,8 @@ def _run(
     cache: Path,
     out: Path,
     cap: MemoryCap,
+    code: Path,
+    code_description: dict[str, Any],
 ) -> int:
     raw = out / "raw"
     archives: dict[tuple[int, bool], Archive] = {}
@@ -154,6 +166,7 @@ def _run(
                 cache_dir=cache,
                 server=server,
                 with_files=with_files,
+                code=code,
                 log=raw / "logs" / f"generate-{documents}-seed{args.seed}.log",
             )
             how = (
@@ -185,7 +198,8 @@ def _run(
                 for case, contenders in selection
             },
         },
-        "machine": machine.describe(ROOT),
+        "machine": machine.describe(),
+        "code": code_description,
         "archives": [archive.describe() for archive in archives.values()],
     }
 
@@ -193,7 +207,7 @@ def _run(
         _complete(results, runs, selection)
         _write_atomically(out / "results.json", json.dumps(results, indent=2) + "\n")
 
-    settings = Settings(repeat=args.repeat, cap=cap, timeout=args.timeout, raw_dir=raw)
+    settings = Settings(repeat=args.repeat, cap=cap, timeout=args.timeout, raw_dir=raw, code=code)
     runs = run_all(
         selection,
         args.sizes,

@@ -1,8 +1,9 @@
 """A description of the machine and software a benchmark ran on, for results.json.
 
-Read from /proc, package metadata and git: importing Django or the drivers here would grow the
-parent, and every child's measured peak RSS starts from the parent's (see benchmarks.process).
-The database server's version comes from the children, which connect anyway.
+Read from /proc and package metadata (the code's git version is in benchmarks.snapshot).
+Importing Django or the drivers here would grow the parent, and every child's measured peak
+RSS starts from the parent's (see benchmarks.process). The database server's version comes
+from the children, which connect anyway.
 """
 
 from __future__ import annotations
@@ -10,15 +11,13 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
-import subprocess
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 _PACKAGES = ("django", "orjson", "ijson", "django-guardian", "psycopg", "mysqlclient", "matplotlib")
 
 
-def describe(root: Path) -> dict[str, Any]:
+def describe() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
         "cpu_model": _cpu_model(),
@@ -28,7 +27,6 @@ def describe(root: Path) -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "versions": {name: _version(name) for name in _PACKAGES},
         "load_average_at_start": os.getloadavg(),
-        "git": _git(root),
     }
 
 
@@ -59,16 +57,3 @@ def _version(package: str) -> str | None:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
-
-
-def _git(root: Path) -> dict[str, Any]:
-    def git(*args: str) -> str | None:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=root, capture_output=True, text=True, check=True
-            ).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return None
-
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": git("rev-parse", "HEAD") or "unknown", "dirty": bool(status)}

@@ -101,13 +101,20 @@ def pair_ratios(runs: list[Run], pairs: dict[str, list[tuple[str, str]]]) -> lis
 
 def render_markdown(results: dict[str, Any]) -> str:
     """The whole results.md."""
-    settings, machine = results["settings"], results["machine"]
+    settings, machine, code = results["settings"], results["machine"], results["code"]
     database = machine.get("database") or {}
+    if code["source"] == "head":
+        version = f"git {code['commit'][:12]} (HEAD)"
+    else:
+        changed = len(code["changed_files"])
+        version = f"git {code['commit'][:12]}" + (
+            f" + {changed} uncommitted change(s)" if changed else ""
+        )
     lines = [
         "# Benchmark results",
         "",
-        f"`{results['command']}`, {results['finished']}, git {machine['git']['commit'][:12]}"
-        + (" (with uncommitted changes)" if machine["git"]["dirty"] else ""),
+        f"`{results['command']}`, {results['finished']}; code: {version}, "
+        f"fingerprint {code['fingerprint'][:12]}.",
         "",
         f"Machine: {machine['cpu_count']} CPUs ({machine['cpu_model']}), "
         f"{machine['memory_bytes'] / (1 << 30):.1f} GiB RAM, Linux {machine['kernel']}; "

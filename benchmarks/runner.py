@@ -35,6 +35,8 @@ class Settings:
     timeout: float
     #: Child logs go here (gitignored: results/raw/).
     raw_dir: Path
+    #: The project copy the children run from (see benchmarks.snapshot).
+    code: Path = ROOT
     #: Where the runs' temporary output directories are made (None: the system's).
     scratch_dir: Path | None = None
 
@@ -88,7 +90,7 @@ def _measure(
         outcome = run_child(
             contender.command(out),
             env=archive.env,
-            cwd=ROOT,
+            cwd=settings.code,
             cap=settings.cap,
             timeout=settings.timeout,
             log_path=log,

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from exporter.gc_pause import fewer_collections
 from exporter.stream_writer import ManifestStreamWriter
+from exporter.writer_thread import WriterThread
 
-__all__ = ["AtomicFile", "CommitResult", "ManifestResult", "write_manifest"]
+__all__ = ["AtomicFile", "CommitResult", "ManifestResult", "spare_core", "write_manifest"]
 
 _READ_CHUNK = 1 << 20
 _CREATE_ATTEMPTS = 100
@@ -62,15 +64,22 @@ class AtomicFile:
     Used as a context manager, the file is committed when the block exits normally and aborted
     when it raises; :attr:`result` then holds the commit's result. Errors such as a full disk
     propagate as ``OSError`` once the temporary file has been removed.
+
+    With ``background=True`` the bytes are written and hashed on a thread of their own (see
+    :mod:`exporter.writer_thread`) while the caller produces the next ones; a write error then
+    surfaces at the next :meth:`write`, or at :meth:`commit`, with the same clean-up.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, compare: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, compare: bool = False, background: bool = False
+    ) -> None:
         self.path = Path(path)
         self.compare = compare
         self.result: CommitResult | None = None
         self._sha256 = hashlib.sha256()
         self._size = 0
         self._done = False
+        self._thread: WriterThread | None = None
         self.temp_path, fd = _create_temp(self.path)
         try:
             with contextlib.suppress(FileNotFoundError):
@@ -83,6 +92,8 @@ class AtomicFile:
             os.close(fd)
             _remove(self.temp_path)
             raise
+        if background:
+            self._thread = WriterThread(self._file, self._sha256)
 
     def __enter__(self) -> "AtomicFile":
         return self
@@ -100,11 +111,24 @@ class AtomicFile:
 
     def hexdigest(self) -> str:
         """Return the sha256 hex digest of the bytes written so far."""
+        if self._thread is not None and not self._done:
+            self._thread.wait()
         return self._sha256.hexdigest()
 
     def write(self, data: bytes) -> int:
         """Write all of ``data``. On failure the file is aborted and the error propagates."""
         self._check_open()
+        if self._thread is not None:
+            # Queued, not copied: only immutable bytes may wait in the queue.
+            if not isinstance(data, bytes) and not (isinstance(data, memoryview) and data.readonly):
+                data = bytes(data)
+            try:
+                self._thread.write(data)
+            except BaseException:
+                self.abort()
+                raise
+            self._size += len(data)
+            return len(data)
         try:
             self._file.write(data)
         except BaseException:
@@ -123,6 +147,12 @@ class AtomicFile:
         place but possibly not yet durable.
         """
         self._check_open()
+        if self._thread is not None:
+            try:
+                self._thread.finish()
+            except BaseException:
+                self.abort()
+                raise
         self._done = True
         digest = self._sha256.hexdigest()
         try:
@@ -159,6 +189,8 @@ class AtomicFile:
         self._discard()
 
     def _discard(self) -> None:
+        if self._thread is not None:
+            self._thread.cancel()
         # The file may be unflushable (a full disk): closing must not hide the original error.
         with contextlib.suppress(OSError):
             self._file.close()
@@ -170,7 +202,11 @@ class AtomicFile:
 
 
 def write_manifest(
-    path: str | os.PathLike[str], records: Iterable[Any], *, compare: bool = False
+    path: str | os.PathLike[str],
+    records: Iterable[Any],
+    *,
+    compare: bool = False,
+    background: bool | None = None,
 ) -> ManifestResult:
     """
     Write ``records`` as a manifest at ``path``, atomically, and return what was done.
@@ -178,9 +214,18 @@ def write_manifest(
     The file holds exactly the bytes of :func:`exporter.encoding.classic_dumps` over the records,
     which may come from any iterable (a generator over database batches keeps memory flat). If
     anything fails, including the iteration, the previous file is left untouched and no
-    temporary file remains. See :class:`AtomicFile` for ``compare``.
+    temporary file remains. See :class:`AtomicFile` for ``compare`` and ``background``.
+
+    ``background`` pays only with a core to spare: the thread takes the hashing and writing
+    (about a tenth of a data-only export) off the encoding thread where a core is idle, and
+    costs about as much in GIL hand-overs and scheduling where the cores are busy (measured on
+    a two-core machine, 100,000 documents: 0.3 s won idle, 0.3 s lost with one core taken).
+    None, the default, decides by :func:`spare_core`.
     """
-    with AtomicFile(path, compare=compare) as sink:
+    if background is None:
+        background = spare_core()
+    # Fresh records come and go a batch at a time: collecting cycles among them is wasted work.
+    with fewer_collections(), AtomicFile(path, compare=compare, background=background) as sink:
         # The sink hashes what it writes: one checksum is enough.
         writer = ManifestStreamWriter(sink, checksum=False)
         writer.write_many(records)
@@ -194,6 +239,19 @@ def write_manifest(
         changed=result.changed,
         records=writer.records,
     )
+
+
+def spare_core() -> bool:
+    """Whether a core looks idle: at least half a CPU left over by last minute's load average.
+
+    A guess, and only about speed: the bytes written are the same either way.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return False
+    return cpus >= 2 and cpus - load >= 0.5
 
 
 def _create_temp(path: Path) -> tuple[Path, int]:

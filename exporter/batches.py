@@ -13,64 +13,123 @@ one batch of instances at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from itertools import islice
+from collections.abc import Collection, Iterator, Sequence
+from functools import partial
+from itertools import islice, repeat
 from typing import Any
 
 from django.core import serializers
-from django.db import models
+from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 
-from exporter.fields import NotReproducible, value_converter
+from exporter.fields import NotReproducible, convert_column, value_converter
 from exporter.m2m import BatchedM2MQuery, M2MPlan, SpilledM2M
+from exporter.manifest_columns import ColumnConverter, django_column, manifest_column
 from exporter.rows import iter_row_batches, needs_exclusive_connection
 
 Record = dict[str, Any]
 DEFAULT_BATCH_SIZE = 500
 
+# values_list() names of the manifest columns' annotations; see RecordLayout.
+_ALIAS_PREFIX = "exporter_manifest_column_"
+
 
 class RecordLayout:
-    """The shape of one model's records, and the row columns that fill it."""
+    """The shape of one model's records, and the row columns that fill it.
 
-    def __init__(self, model: type[models.Model]) -> None:
+    With ``manifest_on`` (a connection), the fields :func:`exporter.manifest_columns.
+    manifest_column` knows how to shortcut are read as manifest values (strings that encode
+    like Django's values), except the fields named in ``keep_native``.
+    """
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        *,
+        manifest_on: BaseDatabaseWrapper | None = None,
+        keep_native: Collection[str] = (),
+    ) -> None:
         meta = model._meta.concrete_model._meta
         # str(obj._meta) of the instances: the proxy's own label for proxy models.
         self.label = str(model._meta)
         fields = [f for f in meta.local_fields if f.serialize]
-        self.names = [f.name for f in fields]
-        self.columns = [meta.pk.attname, *(f.attname for f in fields)]
-        self.pk_converter = value_converter(meta.pk)
-        self.converters = [
-            (index, converter)
-            for index, field in enumerate(fields)
-            if (converter := value_converter(field)) is not None
-        ]
         self.m2m = [M2MPlan(f) for f in meta.local_many_to_many if f.serialize]
+        # Local fields, then many-to-many fields: the serializer's order.
+        self.names = [f.name for f in fields] + [plan.name for plan in self.m2m]
+        self.pk_converter = value_converter(meta.pk)
+        #: values_list() arguments: attnames, or aliases of ``annotations``. Index 0 is the pk.
+        self.columns: list[str] = [meta.pk.attname]
+        self.annotations: dict[str, Any] = {}
+        #: Per local field, in order: its row column and the function applied to that column
+        #: of a batch, if any.
+        self._fields: list[tuple[int, ColumnConverter | None]] = []
+        for index, field in enumerate(fields, start=1):
+            converter = value_converter(field)
+            convert = None if converter is None else partial(convert_column, converter)
+            column = None
+            if manifest_on is not None and field.name not in keep_native:
+                column = manifest_column(field, manifest_on)
+                if column is not None:
+                    # The manifest values replace Django's values and their serialization.
+                    convert = column.convert_column
+                else:
+                    column = django_column(field, manifest_on)
+                    if column is not None:
+                        # Django's values, converted a column at a time, then serialized.
+                        convert = _chain(column.convert_column, convert)
+            if column is None:
+                self.columns.append(field.attname)
+            else:
+                alias = f"{_ALIAS_PREFIX}{index}"
+                self.columns.append(alias)
+                self.annotations[alias] = column.expression
+            self._fields.append((index, convert))
+
+    @property
+    def width(self) -> int:
+        """The number of row columns the records are made of (extras follow them)."""
+        return len(self.columns)
+
+    def values_list(self, queryset: QuerySet, extra: Sequence[str] = ()) -> QuerySet:
+        """The rows for ``records``: ``columns`` then ``extra``, in the QuerySet's order."""
+        if self.annotations:
+            queryset = queryset.annotate(**self.annotations)
+        return queryset.values_list(*self.columns, *extra)
 
     def records(self, rows: Sequence[tuple], m2m_ids: list[dict[Any, list]]) -> list[Record]:
-        label, names, converters = self.label, self.names, self.converters
-        m2m = [(plan.name, ids) for plan, ids in zip(self.m2m, m2m_ids, strict=True)]
-        pk_converter = self.pk_converter
-        width = len(self.columns)
-        records = []
-        for row in rows:
-            pk = row[0]
-            values = row[1:width]
-            if converters:
-                values = list(values)
-                for index, converter in converters:
-                    values[index] = converter(values[index])
-            fields = dict(zip(names, values, strict=True))
-            for name, ids in m2m:
-                fields[name] = ids.get(pk) or []
-            records.append(
-                {
-                    "model": label,
-                    "pk": pk if pk_converter is None else pk_converter(pk),
-                    "fields": fields,
-                }
-            )
-        return records
+        """The records of a batch of rows, with the many-to-many ids of each row's pk.
+
+        Works column by column, so that the per-value work runs in C wherever no value changes.
+        """
+        if not rows:
+            return []
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+        pks = columns[0]
+        values = [
+            columns[index] if convert is None else convert(columns[index])
+            for index, convert in self._fields
+        ]
+        for ids in m2m_ids:
+            # A list of its own per record, as Django gives: a caller may change one.
+            values.append([ids.get(pk) or [] for pk in pks])
+        if values:
+            field_dicts = map(dict, map(zip, repeat(self.names), zip(*values, strict=True)))
+        else:
+            field_dicts = ({} for _ in pks)
+        if self.pk_converter is not None:
+            pks = list(map(self.pk_converter, pks))
+        label = self.label
+        return [
+            {"model": label, "pk": pk, "fields": fields}
+            for pk, fields in zip(pks, field_dicts, strict=True)
+        ]
+
+
+def _chain(first: ColumnConverter, then: ColumnConverter | None) -> ColumnConverter:
+    if then is None:
+        return first
+    return lambda values: then(first(values))
 
 
 def iter_record_batches(
@@ -78,21 +137,32 @@ def iter_record_batches(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     extra: Sequence[str] = (),
+    for_manifest: bool = False,
+    keep_native: Collection[str] = (),
 ) -> Iterator[tuple[list[Record], list[tuple]]]:
     """Yield ``(records, extras)`` per batch, in the QuerySet's order.
 
     ``extra`` names further values_list() lookups (``"correspondent__name"``) read in the same
     row; ``extras[i]`` holds them for ``records[i]``. They cost no query of their own.
+
+    With ``for_manifest``, a record's values may be *manifest values* instead of Django's: the
+    string ``DjangoJSONEncoder`` writes for a datetime or date (SQLite only, see
+    :mod:`exporter.manifest_columns`). Encoded with :mod:`exporter.encoding`, such records give
+    exactly the bytes of Django's records, faster; but they no longer compare equal to them, so
+    use it only for records that go straight to a manifest. Fields named in ``keep_native`` keep
+    Django's values: name those that a later step reads or transforms by type (secrets, which
+    are encrypted only when they are strings). The pk and ``extras`` are always Django's.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}")
+    manifest_on = connections[queryset.db] if for_manifest else None
     try:
-        layout = RecordLayout(queryset.model)
+        layout = RecordLayout(queryset.model, manifest_on=manifest_on, keep_native=keep_native)
     except NotReproducible:
         yield from _django_batches(queryset, batch_size, extra)
         return
-    width = len(layout.columns)
-    rows_qs = queryset.values_list(*layout.columns, *extra)
+    width = layout.width
+    rows_qs = layout.values_list(queryset, extra)
     if needs_exclusive_connection(queryset):
         fetchers = [SpilledM2M(plan, queryset, batch_size) for plan in layout.m2m]
     else:
@@ -109,10 +179,20 @@ def iter_record_batches(
 
 
 def serialize_queryset_batched(
-    queryset: QuerySet, *, batch_size: int = DEFAULT_BATCH_SIZE
+    queryset: QuerySet,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    for_manifest: bool = False,
+    keep_native: Collection[str] = (),
 ) -> Iterator[list[Record]]:
-    """Yield lists of at most ``batch_size`` records, equal to Django's python serializer's."""
-    for records, _ in iter_record_batches(queryset, batch_size=batch_size):
+    """Yield lists of at most ``batch_size`` records, equal to Django's python serializer's.
+
+    With ``for_manifest``, the records hold manifest values where :func:`iter_record_batches`
+    explains: they encode to the same bytes, but no longer compare equal.
+    """
+    for records, _ in iter_record_batches(
+        queryset, batch_size=batch_size, for_manifest=for_manifest, keep_native=keep_native
+    ):
         yield records
 
 

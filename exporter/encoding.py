@@ -21,7 +21,15 @@ import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.functional import Promise
 
-__all__ = ["classic_dumps", "classic_encode_record", "encode_record"]
+__all__ = [
+    "classic_dumps",
+    "classic_encode_record",
+    "encode_plain_records",
+    "encode_record",
+    "floats_as_fragments",
+    "is_orjson_safe",
+    "orjson_safe_size",
+]
 
 # One shared instance: its ``default`` keeps no state, and building an encoder per record would
 # cost more than encoding a small record.
@@ -68,6 +76,14 @@ _LEAF_TYPES = frozenset(
 )
 
 
+# The leaves :func:`is_orjson_safe` lets through without a look: those of the exact walk, plus
+# every int, since orjson raises on the ints it cannot write and the caller then falls back.
+_SAFE_LEAF_TYPES = _LEAF_TYPES | {int}
+# What orjson_safe_size() counts per value besides string characters: indentation, a short
+# key, punctuation, a number.
+_VALUE_BYTES = 16
+
+
 def classic_dumps(records: list[Any]) -> bytes:
     """
     Return the manifest bytes of the classic exporter for ``records``.
@@ -102,19 +118,144 @@ def encode_record(record: Any) -> bytes:
     translation strings) go through orjson; any other record is encoded by the classic encoder.
     A record the classic exporter cannot encode raises the same exception here.
     """
-    if _is_plain(record, 0):
-        try:
-            encoded = orjson.dumps(record, default=_DJANGO_DEFAULT, option=_ORJSON_OPTIONS)
-        except orjson.JSONEncodeError:
-            # Lone surrogates, aware times and errors raised by default(): let the classic
-            # encoder raise its own exception, or encode the record if it can.
-            pass
-        else:
-            # Every byte of a line break inside a JSON string is escaped, and the raw line
-            # separators orjson leaves in strings (U+0085, U+2028, U+2029) contain no 0x0A
-            # byte, so every b"\n" here ends a line of structure.
-            return b"  " + encoded.replace(b"\n", b"\n  ")
-    return classic_encode_record(record)
+    encodable: Any = record
+    if not is_orjson_safe(record):
+        fixed = floats_as_fragments(record)
+        if fixed is None:
+            return classic_encode_record(record)
+        encodable = fixed[0]
+    try:
+        encoded = orjson.dumps(encodable, default=_DJANGO_DEFAULT, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        # Lone surrogates, aware times and errors raised by default(): let the classic
+        # encoder raise its own exception, or encode the record if it can.
+        return classic_encode_record(record)
+    # Every byte of a line break inside a JSON string is escaped, and the raw line
+    # separators orjson leaves in strings (U+0085, U+2028, U+2029) contain no 0x0A
+    # byte, so every b"\n" here ends a line of structure.
+    return b"  " + encoded.replace(b"\n", b"\n  ")
+
+
+def floats_as_fragments(record: Any, depth: int = 0) -> tuple[Any, int] | None:
+    """
+    A copy of ``record`` that orjson encodes like the classic encoder, and its rough size; or
+    None when something other than floats keeps orjson from it.
+
+    orjson writes some floats otherwise (``1e-7`` for ``1e-07``, ``null`` for NaN): in the copy,
+    every float is an :class:`orjson.Fragment` of the classic encoder's text for it, which orjson
+    writes as it is. That spares those records the classic encoder, which costs tens of
+    microseconds each and leaves reference cycles behind. Only exact floats are replaced; the
+    other values are kept as they are and must pass :func:`orjson_safe_size`.
+    """
+    if depth > _MAX_DEPTH:
+        return None
+    kind = type(record)
+    if kind is float:
+        return orjson.Fragment(_classic_float(record)), _VALUE_BYTES
+    if kind is not dict and kind is not list and kind is not tuple:
+        size = orjson_safe_size(record, depth)
+        return None if size < 0 else (record, size)
+    items = record.items() if kind is dict else enumerate(record)
+    copy: dict[Any, Any] = {}
+    size = 0
+    for key, value in items:
+        inner = floats_as_fragments(value, depth + 1)
+        if inner is None:
+            return None
+        copy[key] = inner[0]
+        size += inner[1]
+    if kind is dict:
+        return copy, size
+    return list(copy.values()), size
+
+
+def _classic_float(value: float) -> bytes:
+    # json's floatstr() with allow_nan=True.
+    if value != value:
+        return b"NaN"
+    if value == _INF:
+        return b"Infinity"
+    if value == -_INF:
+        return b"-Infinity"
+    return float.__repr__(value).encode()
+
+
+def is_orjson_safe(record: Any) -> bool:
+    """
+    Tell whether orjson encodes ``record`` like the classic encoder or raises.
+
+    It never lets through a record that orjson would silently write otherwise: when it says
+    yes, encode with orjson and fall back to the classic encoder if orjson raises. It differs
+    from the exact walk (``_is_plain``) only where orjson raises: it skips the range check of
+    ints, which costs as much as the rest of the walk of a typical record.
+    """
+    return orjson_safe_size(record) >= 0
+
+
+def orjson_safe_size(record: Any, depth: int = 0) -> int:
+    """
+    :func:`is_orjson_safe` and a rough size in one walk: -1 if not safe, else an estimate.
+
+    The estimate counts the characters of the strings and a few bytes per value: enough to
+    keep a run of records near a byte budget without encoding it first (escapes and non-ASCII
+    text make the real size at most a few times larger).
+    """
+    if depth > _MAX_DEPTH:
+        return -1
+    kind = type(record)
+    if kind is dict:
+        values = record.values()
+    elif kind is list or kind is tuple:
+        values = record
+    elif kind is str:
+        return len(record)
+    else:
+        return _VALUE_BYTES if _safe_leaf(record) else -1
+    size = _VALUE_BYTES * len(values)
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            size += len(value)
+        elif kind in _SAFE_LEAF_TYPES:
+            continue
+        elif kind is dict or kind is list or kind is tuple:
+            inner = orjson_safe_size(value, depth + 1)
+            if inner < 0:
+                return -1
+            size += inner
+        elif kind is float:
+            magnitude = abs(value)
+            if not magnitude < _INF or _FLOAT_EXPONENT_LOW <= magnitude < _FLOAT_EXPONENT_HIGH:
+                return -1
+        elif not isinstance(value, Promise):
+            return -1
+    return size
+
+
+def encode_plain_records(records: list[Any]) -> bytes | None:
+    """
+    Return ``records`` as a JSON array in the classic layout, with one orjson call, or None.
+
+    The caller has checked each record with :func:`is_orjson_safe`. The result is the classic
+    encoding of the list: ``[\n`` + E(r1) + ``,\n`` + E(r2) ... + ``\n]``, where E is
+    :func:`encode_record`; None means orjson refused a record, which must then be encoded on
+    its own to find it (and fall back, or raise).
+    """
+    try:
+        return orjson.dumps(records, default=_DJANGO_DEFAULT, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return None
+
+
+def _safe_leaf(obj: Any) -> bool:
+    kind = type(obj)
+    if kind in _SAFE_LEAF_TYPES:
+        return True
+    if kind is float:
+        magnitude = abs(obj)
+        return magnitude < _INF and not _FLOAT_EXPONENT_LOW <= magnitude < _FLOAT_EXPONENT_HIGH
+    # Lazy translation strings, as in _is_plain.
+    return isinstance(obj, Promise)
 
 
 def _is_plain(obj: Any, depth: int) -> bool:

@@ -9,7 +9,7 @@ decides, per field, whether that holds and which function it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import models
@@ -50,6 +50,26 @@ _VALUE_TO_STRING = {
     models.DateTimeField.value_to_string: _as_string,
     models.TimeField.value_to_string: _as_string,
 }
+
+
+# Value types each converter returns as they are: a batch's column made only of these needs no
+# call per value (CharField and TextField columns hold str or None all but always).
+_UNCHANGED_TYPES: dict[ValueConverter, frozenset[type]] = {
+    _as_string: frozenset({str, type(None)}),
+    _as_duration: frozenset({type(None)}),
+}
+
+
+def convert_column(converter: ValueConverter, values: Sequence[Any]) -> Sequence[Any]:
+    """``converter`` applied to each value of one column of a batch, in order.
+
+    The result equals ``[converter(v) for v in values]``; when no value would change, the type
+    check runs in C and the column comes back as it is.
+    """
+    unchanged = _UNCHANGED_TYPES.get(converter)
+    if unchanged is not None and unchanged.issuperset(map(type, values)):
+        return values
+    return list(map(converter, values))
 
 
 class NotReproducible(Exception):

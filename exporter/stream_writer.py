@@ -10,7 +10,13 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from exporter.encoding import encode_record
+from exporter.encoding import (
+    classic_encode_record,
+    encode_plain_records,
+    encode_record,
+    floats_as_fragments,
+    orjson_safe_size,
+)
 
 __all__ = ["BinarySink", "ManifestStreamWriter"]
 
@@ -18,6 +24,12 @@ _OPEN = b"[\n"
 _SEPARATOR = b",\n"
 _CLOSE = b"\n]"
 _EMPTY = b"[]"
+
+# write_many() encodes runs of records with one orjson call each, of about this share of
+# batch_bytes by the walk's estimate: large enough to make the call's cost vanish, small enough
+# to keep memory and the size of each write near batch_bytes, whatever the records' sizes.
+_RUN_SHARE = 4
+_MAX_RUN = 1024
 
 
 class BinarySink(Protocol):
@@ -50,6 +62,10 @@ class ManifestStreamWriter:
         self._records = 0
         self._bytes = 0
         self._closed = False
+        # What write_many() has encoded and not yet handed to the sink; empty between calls.
+        self._parts: list[bytes | memoryview] = []
+        self._pending = 0
+        self._pending_bytes = 0
 
     def __enter__(self) -> "ManifestStreamWriter":
         return self
@@ -95,31 +111,82 @@ class ManifestStreamWriter:
         Write every record of ``records``, in order, with few large ``sink.write`` calls.
 
         ``records`` may be any iterable, including a generator over database batches. If a record
-        cannot be encoded, the records before it are written and the exception propagates.
+        cannot be encoded, or the iterable raises, the records before it are written and the
+        exception propagates.
         """
         self._check_open()
-        parts: list[bytes] = []
-        pending = 0
-        size = 0
+        run: list[Any] = []
+        # Records of the run that orjson gets as a copy (floats_as_fragments), by position.
+        originals: dict[int, Any] = {}
+        run_bytes = 0
+        budget = max(1, self.batch_bytes // _RUN_SHARE)
         try:
-            for record in records:
-                encoded = encode_record(record)
-                parts.append(_SEPARATOR if self._records or pending else _OPEN)
-                parts.append(encoded)
-                pending += 1
-                size += len(encoded)
-                if size >= self.batch_bytes:
-                    chunk, count = b"".join(parts), pending
-                    # Reset before writing: if the sink fails, the finally clause must not
-                    # write the same records again.
-                    parts.clear()
-                    pending = size = 0
-                    self._emit(chunk, count)
+            try:
+                for record in records:
+                    size = orjson_safe_size(record)
+                    if size < 0:
+                        fixed = floats_as_fragments(record)
+                        if fixed is None:
+                            # Keep the order: what came before goes first.
+                            if run:
+                                self._encode_run(run, originals)
+                                run_bytes = 0
+                            self._add(classic_encode_record(record), 1)
+                            continue
+                        originals[len(run)] = record
+                        record, size = fixed
+                    run.append(record)
+                    run_bytes += size
+                    if run_bytes >= budget or len(run) >= _MAX_RUN:
+                        self._encode_run(run, originals)
+                        run_bytes = 0
+            finally:
+                # Records taken from the iterable before it raised are written too.
+                if run:
+                    self._encode_run(run, originals)
         finally:
-            # Flush what was encoded before a failing record (or the end of the iterable), so
-            # that the counts and checksum describe what the sink holds.
-            if parts:
-                self._emit(b"".join(parts), pending)
+            # Whatever was encoded before a failure reaches the sink. A failing sink leaves
+            # nothing here: _flush clears the queue before it writes.
+            if self._parts:
+                self._flush()
+
+    def _encode_run(self, run: list[Any], originals: dict[int, Any]) -> None:
+        """Encode the records of ``run`` and queue them for the sink; both are emptied.
+
+        ``originals`` maps positions in ``run`` to the records their entries stand for.
+        """
+        records, replaced = run.copy(), originals.copy()
+        # Emptied first: if a record below raises, the caller's cleanup must not see it again.
+        run.clear()
+        originals.clear()
+        array = encode_plain_records(records)
+        if array is None:
+            # orjson refused one of them: one at a time, each falling back or raising alone,
+            # as the caller's own record.
+            for position, record in enumerate(records):
+                self._add(encode_record(replaced.get(position, record)), 1)
+            return
+        # "[\n" + E(r1) + ",\n" ... + "\n]": the records without the array's brackets, and no
+        # copy until the join in _flush.
+        self._add(memoryview(array)[2:-2], len(records))
+
+    def _add(self, encoded: bytes | memoryview, count: int) -> None:
+        """Queue ``count`` encoded records; hand the queue to the sink near ``batch_bytes``."""
+        if self._parts and self._pending_bytes + len(encoded) > self.batch_bytes:
+            self._flush()
+        self._parts.append(_SEPARATOR if self._records or self._pending else _OPEN)
+        self._parts.append(encoded)
+        self._pending += count
+        self._pending_bytes += len(encoded) + 2
+        if self._pending_bytes >= self.batch_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        chunk, count = b"".join(self._parts), self._pending
+        # Reset before writing: if the sink fails, nothing may be written twice.
+        self._parts.clear()
+        self._pending = self._pending_bytes = 0
+        self._emit(chunk, count)
 
     def close(self) -> None:
         """Finish the array. Closing again does nothing."""

@@ -70,7 +70,9 @@ class StreamingManifestBuilder(ManifestBuilder):
 
     def records(self, querysets: Iterable[QuerySet]) -> Iterator[Record]:
         for queryset in querysets:
-            for batch in serialize_queryset_batched(queryset, batch_size=self.batch_size):
+            for batch in serialize_queryset_batched(
+                queryset, batch_size=self.batch_size, for_manifest=True
+            ):
                 yield from batch
 
     def write(

@@ -46,7 +46,9 @@ class BatchedSplitQuery(SplitSection):
         subset = self.queryset.filter(**{f"{self.fk_name}__in": document_pks})
         return self._group(
             record
-            for batch in serialize_queryset_batched(subset, batch_size=self.batch_size)
+            for batch in serialize_queryset_batched(
+                subset, batch_size=self.batch_size, for_manifest=True
+            )
             for record in batch
         )
 
@@ -55,7 +57,7 @@ class SpilledSplitSection(SplitSection):
     def __init__(self, queryset: QuerySet, fk_name: str, batch_size: int) -> None:
         super().__init__(queryset, fk_name, batch_size)
         self._spill = KeyedSpill("exporter-split-")
-        for batch in serialize_queryset_batched(queryset, batch_size=batch_size):
+        for batch in serialize_queryset_batched(queryset, batch_size=batch_size, for_manifest=True):
             self._spill.extend((r["fields"][fk_name], pickle.dumps(r, protocol=5)) for r in batch)
         self._spill.seal()
 

@@ -32,7 +32,12 @@ class StreamingExporter(ArchiveExporter):
             if section.key == plan.documents_key:
                 self.write_documents(sink, manifest, queryset)
                 continue
-            for batch in serialize_queryset_batched(queryset, batch_size=options.batch_size):
+            for batch in serialize_queryset_batched(
+                queryset,
+                batch_size=options.batch_size,
+                for_manifest=True,
+                keep_native=self.secret_fields(queryset),
+            ):
                 manifest.write_many(map(self.protect, batch))
                 self.summary.records[section.key] += len(batch)
         manifest.close()
@@ -48,7 +53,11 @@ class StreamingExporter(ArchiveExporter):
         columns = files.columns
         try:
             for records, extras in iter_record_batches(
-                queryset, batch_size=options.batch_size, extra=columns
+                queryset,
+                batch_size=options.batch_size,
+                extra=columns,
+                for_manifest=True,
+                keep_native=self.secret_fields(queryset),
             ):
                 pks = [record["pk"] for record in records]
                 related = {key: s.records_for(pks) for key, s in split_sections.items()}
@@ -65,6 +74,10 @@ class StreamingExporter(ArchiveExporter):
         finally:
             for section in split_sections.values():
                 section.close()
+
+    def secret_fields(self, queryset) -> tuple[str, ...]:
+        """Fields encrypted later, by type: they must keep Django's values."""
+        return self.plan.secrets.get(queryset.model._meta.label_lower, ())
 
     def open_split_sections(self, documents) -> dict[str, SplitSection]:
         plan, batch_size = self.plan, self.options.batch_size

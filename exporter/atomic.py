@@ -119,8 +119,8 @@ class AtomicFile:
         """Write all of ``data``. On failure the file is aborted and the error propagates."""
         self._check_open()
         if self._thread is not None:
-            # Queued, not copied: only immutable bytes may wait in the queue.
-            if not isinstance(data, bytes) and not (isinstance(data, memoryview) and data.readonly):
+            # Queued, not written yet: only immutable bytes may wait (a bytearray could change).
+            if type(data) is not bytes:
                 data = bytes(data)
             try:
                 self._thread.write(data)
@@ -216,10 +216,10 @@ def write_manifest(
     anything fails, including the iteration, the previous file is left untouched and no
     temporary file remains. See :class:`AtomicFile` for ``compare`` and ``background``.
 
-    ``background`` pays only with a core to spare: the thread takes the hashing and writing
-    (about a tenth of a data-only export) off the encoding thread where a core is idle, and
-    costs about as much in GIL hand-overs and scheduling where the cores are busy (measured on
-    a two-core machine, 100,000 documents: 0.3 s won idle, 0.3 s lost with one core taken).
+    ``background`` pays only with a core to spare: the thread takes the hashing, writing and
+    syncing (about a sixth of a data-only export) off the encoding thread where a core is idle,
+    and costs about as much in GIL hand-overs and scheduling where the cores are busy (measured
+    on a two-core machine, 100,000 documents: 0.5 s won idle, even with one core taken).
     None, the default, decides by :func:`spare_core`.
     """
     if background is None:

@@ -175,3 +175,29 @@ def test_write_manifest_same_bytes_with_or_without_thread(tmp_path, background):
     result = write_manifest(tmp_path / "m.json", RECORDS, background=background)
     assert (tmp_path / "m.json").read_bytes() == classic_dumps(RECORDS)
     assert result.sha256 == hashlib.sha256(classic_dumps(RECORDS)).hexdigest()
+
+
+def test_thread_syncs_as_it_goes_and_reports_a_failing_sync(tmp_path, monkeypatch):
+    from exporter import writer_thread
+
+    synced: list[int] = []
+    monkeypatch.setattr(writer_thread, "_SYNC_BYTES", 10_000)
+    monkeypatch.setattr(writer_thread, "_fdatasync", synced.append)
+    with AtomicFile(tmp_path / "a.bin", background=True) as sink:
+        for _ in range(10):
+            sink.write(b"x" * 4_000)
+    assert len(synced) == 3
+    assert (tmp_path / "a.bin").read_bytes() == b"x" * 40_000
+
+    def failing(fd):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(writer_thread, "_fdatasync", failing)
+    target = tmp_path / "b.bin"
+    sink = AtomicFile(target, background=True)
+    with pytest.raises(OSError) as raised:
+        for _ in range(10):
+            sink.write(b"x" * 4_000)
+        sink.commit()
+    assert raised.value.errno == errno.EIO
+    assert listing(tmp_path) == ["a.bin"]

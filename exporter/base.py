@@ -23,11 +23,12 @@ from django.apps import apps
 
 from exporter import __version__
 from exporter.consistency import consistent_snapshot, export_locks
-from exporter.naming import UniqueNameRegistry, claim_document_names, default_stem, format_stem
+from exporter.naming import default_stem, format_stem
 from exporter.options import ExportError, ExportOptions, ExportProgress, ExportSummary
 from exporter.plan import DocumentFileInfo, ExportPlan
 from exporter.secrets import SecretCipher, encrypt_fields
 from exporter.sinks import DirectorySink, ExportSink, ZipSink
+from exporter.unique_names import UniqueNameRegistry, claim_document_names
 
 MANIFEST = "manifest.json"
 METADATA = "metadata.json"

@@ -33,8 +33,8 @@ from exporter.base import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
 from exporter.loader import BatchLoader
 from exporter.options import ExportError, ExportProgress
 from exporter.plan import ExportPlan
-from exporter.secrets import InvalidSecret, SecretCipher, decrypt_fields
-from exporter.sinks.base import create_temp
+from exporter.secrets import InvalidSecret, SecretCipher, decrypt_record
+from exporter.sinks.files import create_temp, file_sha256, sync_files, syncs_whole_file_systems
 from exporter.source import CHUNK, ExportSource, UnsafePath
 from exporter.verify import read_metadata, read_records
 
@@ -76,6 +76,8 @@ class ArchiveImporter:
         self.progress = progress or ExportProgress()
         self.summary = ImportSummary()
         self.cipher: SecretCipher | None = None
+        # A directory per file system that copies went to, to sync once at the end.
+        self._unsynced: dict[int, Path] = {}
         media = plan.media_root
         self.media_root = Path(os.path.realpath(media)) if media is not None else None
 
@@ -231,11 +233,8 @@ class ArchiveImporter:
         self.summary.records.update(loader.counts)
 
     def decrypt(self, where: str, record: dict[str, Any]) -> dict[str, Any]:
-        secret_fields = self.plan.secrets.get(record["model"])
-        if self.cipher is None or not secret_fields:
-            return record
         try:
-            return decrypt_fields(record, secret_fields, self.cipher)
+            return decrypt_record(record, self.plan.secrets, self.cipher)
         except InvalidSecret as exc:
             raise ImportFailed(f"{where}: {exc}") from None
 
@@ -280,6 +279,15 @@ class ArchiveImporter:
                     ) from exc
             if self.options.files_only:
                 self.progress.document_done()
+        # One sync per file system instead of one per file, each a journal commit.
+        for directory in self._unsynced.values():
+            try:
+                sync_files(directory, ())
+            except OSError as exc:
+                raise ImportFailed(
+                    f"Syncing the copied files in {directory} failed: {exc}. The database is "
+                    "loaded; fix the cause and run the import again with --files-only."
+                ) from exc
 
     def copy_file(self, name: str, destination: Path, checksum: str | None) -> None:
         if checksum is None:
@@ -296,8 +304,13 @@ class ArchiveImporter:
                     digest.update(chunk)
                     out.write(chunk)
                     self.progress.bytes_copied(len(chunk))
-                out.flush()
-                os.fsync(out.fileno())
+                if syncs_whole_file_systems():
+                    # Synced all at once when every file is in place (see copy_files()). A
+                    # crash before that is safe: --files-only checks every file in place.
+                    self._unsynced.setdefault(os.fstat(out.fileno()).st_dev, destination.parent)
+                else:
+                    out.flush()
+                    os.fsync(out.fileno())
             if digest.hexdigest() != checksum:
                 raise ValueError(
                     f"its sha256 is {digest.hexdigest()}, the manifest says {checksum}"
@@ -311,8 +324,6 @@ class ArchiveImporter:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The sha256 of the file at ``path``, read in chunks."""
+    with open(path, "rb", buffering=0) as stream:
+        return file_sha256(stream, bytearray(CHUNK))

@@ -189,6 +189,24 @@ def decrypt_fields(
     return _transform(record, field_names, cipher.decrypt)
 
 
+def decrypt_record(
+    record: dict[str, Any], secrets: Mapping[str, tuple[str, ...]], cipher: SecretCipher | None
+) -> dict[str, Any]:
+    """
+    ``record`` with its model's secret fields (``secrets``: model label -> field names)
+    decrypted, or ``record`` itself when there is nothing to decrypt.
+
+    Raises :exc:`InvalidSecret` when a value does not decrypt or a secret field is missing.
+    """
+    field_names = secrets.get(record["model"])
+    if cipher is None or not field_names:
+        return record
+    try:
+        return decrypt_fields(record, field_names, cipher)
+    except KeyError as exc:
+        raise InvalidSecret(exc.args[0]) from None
+
+
 def _transform(
     record: Mapping[str, Any], field_names: tuple[str, ...], function: Callable[[str], str]
 ) -> dict[str, Any]:

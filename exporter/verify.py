@@ -24,7 +24,7 @@ from exporter.batches import serialize_queryset_batched
 from exporter.encoding import classic_encode_record
 from exporter.ledger import Ledger
 from exporter.plan import ExportPlan
-from exporter.secrets import InvalidSecret, SecretCipher, decrypt_fields
+from exporter.secrets import InvalidSecret, SecretCipher, decrypt_record
 from exporter.source import MANIFEST, METADATA, ExportSource, UnsafePath
 
 MAX_REPORTED = 200
@@ -205,12 +205,9 @@ class ExportVerifier:
         self.ledger.add_refs([r for r in refs if r[0] in self.plan_models])
 
     def decrypt(self, where: str, record: dict[str, Any]) -> dict[str, Any]:
-        secret_fields = self.plan.secrets.get(record["model"])
-        if self.cipher is None or not secret_fields:
-            return record
         try:
-            return decrypt_fields(record, secret_fields, self.cipher)
-        except (InvalidSecret, KeyError) as exc:
+            return decrypt_record(record, self.plan.secrets, self.cipher)
+        except InvalidSecret as exc:
             self.report.problem(f"{where}: a secret does not decrypt: {exc}")
             return record
 

@@ -17,8 +17,6 @@ from exporter.naming import (
     MAX_EXTENSION_BYTES,
     MAX_NAME_BYTES,
     STEM_MAX_BYTES,
-    UniqueNameRegistry,
-    claim_document_names,
     default_stem,
     document_file_names,
     document_placeholders,
@@ -27,11 +25,11 @@ from exporter.naming import (
     format_document_path,
     format_stem,
     name_bytes,
-    name_key,
     normalize_extension,
     sanitize_component,
     shorten,
 )
+from exporter.unique_names import UniqueNameRegistry, claim_document_names, name_key
 
 FORMAT = "{created_year}/{correspondent}/{title}"
 NO_SURROGATES = st.characters(exclude_categories=["Cs"])

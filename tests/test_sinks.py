@@ -324,6 +324,68 @@ def test_failure_mid_rename_keeps_the_previous_manifest(target, source, tmp_path
     assert temporaries(target) == []
 
 
+def test_everything_staged_is_synced_once_before_the_first_rename(
+    target, source, tmp_path, monkeypatch
+):
+    from exporter.sinks import directory
+
+    sink = second_run(target, source, tmp_path)
+    seen = []
+
+    def record(root, paths):
+        paths = list(paths)
+        # Still staged: nothing renamed yet, every staged file there to be synced.
+        seen.append((root, sorted(p.name for p in paths), all(p.is_file() for p in paths)))
+
+    monkeypatch.setattr(directory, "sync_files", record)
+    staged = temporaries(target)
+    sink.commit()
+    assert len(seen) == 1
+    root, names, all_there = seen[0]
+    assert root == target and all_there
+    assert names == sorted(Path(name).name for name in staged) and names
+
+
+def test_a_failing_sync_keeps_the_previous_export(target, source, tmp_path, monkeypatch):
+    from exporter.sinks import directory
+
+    run(target, source)
+    before = snapshot(target)
+    sink = second_run(target, source, tmp_path)
+
+    def fail(root, paths):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(directory, "sync_files", fail)
+    with pytest.raises(OSError, match="Input/output error"):
+        sink.commit()
+    assert snapshot(target) == before
+    assert temporaries(target) == []
+
+
+@pytest.mark.parametrize("syncfs", [True, False], ids=["syncfs", "fsync-each"])
+def test_sync_files_syncs_or_reports(tmp_path, monkeypatch, syncfs):
+    from exporter.sinks import files
+
+    paths = [make(tmp_path / f"f{i}", b"x") for i in range(3)]
+    if not syncfs:
+        monkeypatch.setattr(files, "_syncfs", None)
+        synced = []
+        real_fsync = os.fsync
+        monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+        files.sync_files(tmp_path, paths)
+        assert len(synced) == 3
+        return
+    if files._syncfs is None:
+        pytest.skip("this platform has no syncfs")
+    files.sync_files(tmp_path, iter(()))  # the whole file system at once: paths unused
+    monkeypatch.setattr(files, "_syncfs", lambda fd: -1)
+    monkeypatch.setattr(files.ctypes, "get_errno", lambda: errno.EIO)
+    with pytest.raises(OSError) as raised:
+        files.sync_files(tmp_path, paths)
+    assert raised.value.errno == errno.EIO and raised.value.filename == str(tmp_path)
+
+
 def test_failed_json_write_discards_the_entry(target):
     class FullDisk(io.RawIOBase):
         def write(self, data):

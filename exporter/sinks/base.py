@@ -20,151 +20,27 @@ import dataclasses
 import errno
 import hashlib
 import os
-import re
-import secrets
-import sqlite3
-import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
+
+from exporter.sinks.files import (
+    CHUNK_SIZE,
+    file_sha256,
+    iter_chunks,
+    remove_quietly,
+    same_content,
+    validate_relpath,
+)
+from exporter.sinks.ledger import FILE, JSON, Ledger
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None
 
-__all__ = [
-    "ExportSink",
-    "JsonEntry",
-    "Ledger",
-    "SinkSummary",
-    "create_temp",
-    "fsync_directory",
-    "is_temp_name",
-    "validate_relpath",
-]
-
-CHUNK_SIZE = 1 << 20
-#: The longest file name (in UTF-8 bytes) the common file systems accept.
-NAME_MAX = 255
-
-# The names of temporary files: ".<name>.<hex token>.tmp", as exporter.atomic.AtomicFile makes
-# them. They are never data, so a sink may remove any it finds.
-_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]+\.tmp", re.DOTALL)
-_TEMP_SUFFIX_BYTES = len(".") + 12 + len(".tmp")
-_CREATE_ATTEMPTS = 100
-
-FILE = 0
-JSON = 1
-
-
-def is_temp_name(name: str) -> bool:
-    """Tell whether ``name`` is that of a temporary file (``.<name>.<hex>.tmp``)."""
-    return _TEMP_NAME.fullmatch(name) is not None
-
-
-def validate_relpath(relpath: str) -> tuple[str, ...]:
-    """
-    Check that ``relpath`` is a safe relative POSIX path and return its components.
-
-    Raise ValueError unless ``relpath`` is a non-empty string without backslashes or NUL bytes,
-    does not start with ``/``, and splits on ``/`` into components that are neither empty nor
-    ``.`` or ``..``, are valid Unicode of at most :data:`NAME_MAX` UTF-8 bytes, and do not look
-    like temporary files (those are removed at commit).
-    """
-    if not isinstance(relpath, str) or not relpath:
-        raise ValueError(f"Export path {relpath!r} is empty or not a string.")
-    # A backslash is a separator on Windows and in many unzip tools: refuse it outright.
-    if "\\" in relpath or "\x00" in relpath:
-        raise ValueError(f"Export path {relpath!r} contains a backslash or a NUL byte.")
-    if relpath.startswith("/"):
-        raise ValueError(f"Export path {relpath!r} is absolute.")
-    parts = tuple(relpath.split("/"))
-    for part in parts:
-        if part in ("", ".", ".."):
-            raise ValueError(f"Export path {relpath!r} has an empty, '.' or '..' component.")
-        try:
-            size = len(part.encode("utf-8"))
-        except UnicodeEncodeError as error:
-            raise ValueError(f"Export path {relpath!r} is not valid Unicode.") from error
-        if size > NAME_MAX:
-            raise ValueError(
-                f"Export path {relpath!r} has a component of {size} bytes (at most {NAME_MAX})."
-            )
-        if is_temp_name(part):
-            raise ValueError(f"Export path {relpath!r} is named like a temporary file.")
-    return parts
-
-
-def create_temp(path: Path, mode: int = 0o666) -> tuple[Path, int]:
-    """
-    Create a new, empty temporary file next to ``path``; return its path and a write descriptor.
-
-    The name is ``.<name>.<12 hex digits>.tmp``, the convention of
-    :class:`exporter.atomic.AtomicFile`, with ``<name>`` shortened if needed to keep the whole
-    within :data:`NAME_MAX` bytes. ``mode`` is masked by the umask, as with ``open()``.
-    """
-    name = path.name
-    room = NAME_MAX - _TEMP_SUFFIX_BYTES - 1
-    encoded = name.encode("utf-8", "surrogateescape")
-    if len(encoded) > room:
-        name = encoded[:room].decode("utf-8", "ignore")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(_CREATE_ATTEMPTS):
-        candidate = path.with_name(f".{name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return candidate, os.open(candidate, flags, mode)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"No unused temporary file name next to {path}.")
-
-
-def iter_chunks(file: BinaryIO, buffer: bytearray) -> Iterator[memoryview]:
-    """Yield the rest of ``file`` in views of ``buffer``; each is valid until the next one."""
-    view = memoryview(buffer)
-    while count := file.readinto(buffer):
-        yield view[:count]
-
-
-def file_sha256(file: BinaryIO, buffer: bytearray) -> str:
-    """Return the sha256 hex digest of the rest of ``file``, read in chunks."""
-    sha256 = hashlib.sha256()
-    for chunk in iter_chunks(file, buffer):
-        sha256.update(chunk)
-    return sha256.hexdigest()
-
-
-def same_content(path: Path, size: int, digest: str, buffer: bytearray) -> bool:
-    """Tell whether ``path`` is a regular file (not a link) of ``size`` bytes, sha256 ``digest``."""
-    try:
-        status = os.lstat(path)
-    except FileNotFoundError:
-        return False
-    # A size mismatch settles it without reading the file.
-    if not stat.S_ISREG(status.st_mode) or status.st_size != size:
-        return False
-    with open(path, "rb", buffering=0) as existing:
-        return file_sha256(existing, buffer) == digest
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make the renames and creations in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    except OSError as error:
-        # Some file systems (several FUSE and network ones) cannot sync a directory at all.
-        if error.errno not in (errno.EINVAL, errno.ENOTSUP):
-            raise
-    finally:
-        os.close(fd)
-
-
-def remove_quietly(path: Path) -> None:
-    """Remove ``path`` if possible; cleaning up must not hide the error that caused it."""
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+__all__ = ["FILE", "JSON", "ExportSink", "JsonEntry", "Ledger", "SinkSummary"]
 
 
 @dataclass
@@ -188,61 +64,6 @@ class SinkSummary:
     json_bytes: int = 0
     #: Where the export is: the target directory, the zip file, or None when streamed.
     location: Path | None = None
-
-
-class Ledger:
-    """
-    The names one run has written, in a private temporary SQLite database.
-
-    SQLite keeps a small page cache and spills the rest to a temporary file that it deletes on
-    close (even if the process dies, as the file is unlinked once open), so memory stays flat
-    however many names there are. Sinks may add their own tables to :attr:`db`.
-    """
-
-    def __init__(self) -> None:
-        self.db = sqlite3.connect("", isolation_level=None)
-        # Nothing here must survive a crash: skip the journal and the syncs.
-        self.db.execute("PRAGMA journal_mode = OFF")
-        self.db.execute("PRAGMA synchronous = OFF")
-        self.db.execute(
-            "CREATE TABLE names (relpath TEXT PRIMARY KEY, kind INTEGER, changed INTEGER)"
-        )
-
-    def record(self, relpath: str, kind: int, changed: bool) -> None:
-        self.db.execute("INSERT INTO names VALUES (?, ?, ?)", (relpath, kind, changed))
-
-    def contains(self, relpath: str) -> bool:
-        query = "SELECT 1 FROM names WHERE relpath = ?"
-        return self.db.execute(query, (relpath,)).fetchone() is not None
-
-    def has_under(self, relpath: str) -> bool:
-        """Tell whether a name lies under ``relpath`` taken as a directory."""
-        # Every name starting with "<relpath>/" sorts in ["<relpath>/", "<relpath>0"): "0"
-        # follows "/" in byte order.
-        query = "SELECT 1 FROM names WHERE relpath > ? AND relpath < ? LIMIT 1"
-        return self.db.execute(query, (relpath + "/", relpath + "0")).fetchone() is not None
-
-    def conflict(self, relpath: str, parts: tuple[str, ...]) -> str | None:
-        """Return a name already written that ``relpath`` would clash with, if any."""
-        if self.contains(relpath):
-            return relpath
-        for depth in range(1, len(parts)):
-            ancestor = "/".join(parts[:depth])
-            if self.contains(ancestor):
-                return ancestor
-        if self.has_under(relpath):
-            return f"{relpath}/..."
-        return None
-
-    def names(self) -> Iterator[tuple[str, int, bool]]:
-        """Yield ``(relpath, kind, changed)`` for every name, in the order written."""
-        for relpath, kind, changed in self.db.execute(
-            "SELECT relpath, kind, changed FROM names ORDER BY rowid"
-        ):
-            yield relpath, kind, bool(changed)
-
-    def close(self) -> None:
-        self.db.close()
 
 
 _OPEN, _DONE, _DISCARDED = "open", "done", "discarded"

@@ -20,15 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from exporter.sinks.base import (
-    FILE,
-    JSON,
-    ExportSink,
-    JsonEntry,
+from exporter.sinks.base import FILE, JSON, ExportSink, JsonEntry
+from exporter.sinks.files import (
     create_temp,
     fsync_directory,
     is_temp_name,
     remove_quietly,
+    sync_files,
 )
 
 __all__ = ["DirectorySink", "sweep_tree"]
@@ -52,7 +50,8 @@ class DirectorySink(ExportSink):
 
     Nothing in ``target`` changes before :meth:`commit`, which
 
-    1. renames the staged document files into place, then syncs their directories;
+    1. syncs every staged file, renames the staged document files into place, then syncs their
+       directories;
     2. renames the staged JSON files, the top-level ones (the manifest) last, and syncs;
     3. removes leftover temporary files of killed runs and, with ``delete_stale``, every file
        or link this run did not write and the directories that emptied.
@@ -122,8 +121,7 @@ class DirectorySink(ExportSink):
             entry.file.close()
             remove_quietly(entry.temp_path)
             return False
-        # Sync before the rename, or a crash could leave the target renamed but empty.
-        os.fsync(entry.file.fileno())
+        # Synced with the rest before any rename (see finish()).
         entry.file.close()
         self._stage(entry.relpath, entry.temp_path, JSON)
         return True
@@ -144,6 +142,11 @@ class DirectorySink(ExportSink):
         return True
 
     def finish(self) -> None:
+        # Every staged file's data is durable before the first rename, or a crash could leave a
+        # destination renamed but empty. One sync of the file system for all of them: a sync
+        # per file costs a journal commit each, most of a full copy's time.
+        staged = self.ledger.db.execute("SELECT parent, temp FROM staged")
+        sync_files(self.target, (self._path(parent, temp) for parent, temp in staged))
         # Documents before JSON: the previous manifest stays in place until the new documents
         # are, so that a crash never leaves a manifest naming files that are not there yet.
         for kind in (FILE, JSON):
@@ -222,7 +225,6 @@ class DirectorySink(ExportSink):
                 writer.flush()
                 # After the last write, which would update it; like shutil.copy2, to the ns.
                 os.utime(writer.fileno(), ns=(status.st_atime_ns, status.st_mtime_ns))
-                os.fsync(writer.fileno())
         except BaseException:
             remove_quietly(temp)
             raise

@@ -21,16 +21,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from exporter.sinks.base import (
-    ExportSink,
-    JsonEntry,
+from exporter.sinks.base import ExportSink, JsonEntry
+from exporter.sinks.directory import sweep_tree
+from exporter.sinks.files import (
     create_temp,
     fsync_directory,
     is_temp_name,
     remove_quietly,
     validate_relpath,
 )
-from exporter.sinks.directory import sweep_tree
 
 __all__ = ["STORED_SUFFIXES", "ZipSink", "zip_date_time"]
 

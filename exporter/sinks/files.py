@@ -1,0 +1,204 @@
+"""
+The file-system helpers the sinks share: safe relative names, temporary files, chunked hashing
+and syncing.
+
+Every file a sink writes first exists as a temporary file next to its destination, named
+``.<name>.<hex>.tmp`` (:func:`create_temp`); such names are never data (:func:`is_temp_name`),
+so a later run may remove any it finds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import hashlib
+import os
+import re
+import secrets
+import stat
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = [
+    "CHUNK_SIZE",
+    "NAME_MAX",
+    "create_temp",
+    "file_sha256",
+    "fsync_directory",
+    "is_temp_name",
+    "iter_chunks",
+    "remove_quietly",
+    "same_content",
+    "sync_files",
+    "syncs_whole_file_systems",
+    "validate_relpath",
+]
+
+CHUNK_SIZE = 1 << 20
+#: The longest file name (in UTF-8 bytes) the common file systems accept.
+NAME_MAX = 255
+
+# The names of temporary files: ".<name>.<hex token>.tmp", as exporter.atomic.AtomicFile makes
+# them. They are never data, so a sink may remove any it finds.
+_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]+\.tmp", re.DOTALL)
+_TEMP_SUFFIX_BYTES = len(".") + 12 + len(".tmp")
+_CREATE_ATTEMPTS = 100
+
+
+def is_temp_name(name: str) -> bool:
+    """Tell whether ``name`` is that of a temporary file (``.<name>.<hex>.tmp``)."""
+    return _TEMP_NAME.fullmatch(name) is not None
+
+
+def validate_relpath(relpath: str) -> tuple[str, ...]:
+    """
+    Check that ``relpath`` is a safe relative POSIX path and return its components.
+
+    Raise ValueError unless ``relpath`` is a non-empty string without backslashes or NUL bytes,
+    does not start with ``/``, and splits on ``/`` into components that are neither empty nor
+    ``.`` or ``..``, are valid Unicode of at most :data:`NAME_MAX` UTF-8 bytes, and do not look
+    like temporary files (those are removed at commit).
+    """
+    if not isinstance(relpath, str) or not relpath:
+        raise ValueError(f"Export path {relpath!r} is empty or not a string.")
+    # A backslash is a separator on Windows and in many unzip tools: refuse it outright.
+    if "\\" in relpath or "\x00" in relpath:
+        raise ValueError(f"Export path {relpath!r} contains a backslash or a NUL byte.")
+    if relpath.startswith("/"):
+        raise ValueError(f"Export path {relpath!r} is absolute.")
+    parts = tuple(relpath.split("/"))
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise ValueError(f"Export path {relpath!r} has an empty, '.' or '..' component.")
+        try:
+            size = len(part.encode("utf-8"))
+        except UnicodeEncodeError as error:
+            raise ValueError(f"Export path {relpath!r} is not valid Unicode.") from error
+        if size > NAME_MAX:
+            raise ValueError(
+                f"Export path {relpath!r} has a component of {size} bytes (at most {NAME_MAX})."
+            )
+        if is_temp_name(part):
+            raise ValueError(f"Export path {relpath!r} is named like a temporary file.")
+    return parts
+
+
+def create_temp(path: Path, mode: int = 0o666) -> tuple[Path, int]:
+    """
+    Create a new, empty temporary file next to ``path``; return its path and a write descriptor.
+
+    The name is ``.<name>.<12 hex digits>.tmp``, the convention of
+    :class:`exporter.atomic.AtomicFile`, with ``<name>`` shortened if needed to keep the whole
+    within :data:`NAME_MAX` bytes. ``mode`` is masked by the umask, as with ``open()``.
+    """
+    name = path.name
+    room = NAME_MAX - _TEMP_SUFFIX_BYTES - 1
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) > room:
+        name = encoded[:room].decode("utf-8", "ignore")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(_CREATE_ATTEMPTS):
+        candidate = path.with_name(f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return candidate, os.open(candidate, flags, mode)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"No unused temporary file name next to {path}.")
+
+
+def iter_chunks(file: BinaryIO, buffer: bytearray) -> Iterator[memoryview]:
+    """Yield the rest of ``file`` in views of ``buffer``; each is valid until the next one."""
+    view = memoryview(buffer)
+    while count := file.readinto(buffer):
+        yield view[:count]
+
+
+def file_sha256(file: BinaryIO, buffer: bytearray) -> str:
+    """Return the sha256 hex digest of the rest of ``file``, read in chunks."""
+    sha256 = hashlib.sha256()
+    for chunk in iter_chunks(file, buffer):
+        sha256.update(chunk)
+    return sha256.hexdigest()
+
+
+def same_content(path: Path, size: int, digest: str, buffer: bytearray) -> bool:
+    """Tell whether ``path`` is a regular file (not a link) of ``size`` bytes, sha256 ``digest``."""
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    # A size mismatch settles it without reading the file.
+    if not stat.S_ISREG(status.st_mode) or status.st_size != size:
+        return False
+    with open(path, "rb", buffering=0) as existing:
+        return file_sha256(existing, buffer) == digest
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make the renames and creations in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        # Some file systems (several FUSE and network ones) cannot sync a directory at all.
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def remove_quietly(path: Path) -> None:
+    """Remove ``path`` if possible; cleaning up must not hide the error that caused it."""
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _load_syncfs():
+    """Linux's ``syncfs(2)`` through the C library, or None where there is none."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    syncfs.argtypes = (ctypes.c_int,)
+    syncfs.restype = ctypes.c_int
+    return syncfs
+
+
+_syncfs = _load_syncfs()
+
+
+def syncs_whole_file_systems() -> bool:
+    """Tell whether :func:`sync_files` syncs a whole file system at once (Linux's syncfs)."""
+    return _syncfs is not None
+
+
+def sync_files(directory: Path, paths: Iterable[Path]) -> None:
+    """
+    Make the data of ``paths``, all on the file system of ``directory``, durable.
+
+    One ``syncfs`` of that file system where Linux has it: an export of 100,000 files would
+    otherwise pay 100,000 ``fsync`` calls, each a journal commit, and spend most of a full copy
+    waiting for them (measured: 25,000 copies took 20 s with an fsync each, against 1.7 s for
+    ``cp -r``). ``syncfs`` reports write-back errors since Linux 5.8. Elsewhere each file is
+    opened again and synced.
+    """
+    if _syncfs is not None:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            if _syncfs(fd) == 0:
+                return
+            code = ctypes.get_errno()
+        finally:
+            os.close(fd)
+        if code not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+            raise OSError(code, os.strerror(code), str(directory))
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import zipfile
@@ -214,6 +215,29 @@ def test_importer_reports_a_corrupt_file_and_resumes_with_files_only(archive, tm
     out = import_(target, "--files-only")
     assert "already in place" in out
     assert Document.global_objects.get(pk=doc["pk"]).source_path.read_bytes() == good
+
+
+def test_importer_syncs_once_and_reports_a_failed_sync(archive, tmp_path, monkeypatch):
+    from exporter import importing
+
+    target = export(tmp_path / "e")
+    wipe(archive)
+    synced = []
+    monkeypatch.setattr(importing, "sync_files", lambda directory, paths: synced.append(directory))
+    import_(target)
+    if importing.syncs_whole_file_systems():
+        # Every copy is on the media's file system: one sync for all of them.
+        assert len(synced) == 1 and synced[0].is_relative_to(archive)
+
+    def fail(directory, paths):
+        raise OSError(errno.EIO, "Input/output error")
+
+    wipe(archive)
+    monkeypatch.setattr(importing, "sync_files", fail)
+    monkeypatch.setattr(importing, "syncs_whole_file_systems", lambda: True)
+    with pytest.raises(CommandError, match=r"Syncing the copied files .*--files-only"):
+        import_(target)
+    assert Document.global_objects.count() == 30  # the database load stands
 
 
 @pytest.mark.parametrize("name", ["../x", "/etc/passwd", "a/../../x"])

@@ -1,14 +1,18 @@
 """What is measured: a small registry of cases, each with its contenders.
 
-A case is a workload over an archive (here: a data-only manifest export). A contender is one way
-to do it, run as its own child process; its ``command`` builds the child's command line from the
-output directory the run writes into. Later cases plug in as more entries of :data:`CASES`:
+A case is a workload over an archive. A contender is one way to do it, run as its own child
+process; its ``command`` builds the child's command line from the run's output directory and
+what its ``prepare`` made (:mod:`benchmarks.prepare`). The cases:
 
-* an export with files: a case with ``needs_files=True`` (the archive is generated with files);
-* an incremental re-run: a contender whose ``prepare`` writes the first export into the output
-  directory before the measured run;
-* import and verify: contenders whose ``prepare`` puts a manifest in place and whose command
-  reads it.
+* ``data-only``: a manifest export of the whole database, no files;
+* ``files``: a full export with files into an empty directory (``needs_files``), against ``cp -r``
+  of the media folder;
+* ``incremental``: an unchanged re-run; ``prepare`` writes the first export with the same
+  command, unmeasured;
+* ``import``: a data-only manifest loaded into an empty, migrated database, against Django's
+  ``loaddata``; ``prepare`` puts the manifest in place (made once per archive) and makes the
+  database;
+* ``verify``: ``verify_export`` reading a data-only manifest back, against a bare ijson parse.
 """
 
 from __future__ import annotations
@@ -18,18 +22,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-CommandBuilder = Callable[[Path], list[str]]
-Prepare = Callable[[Path, dict[str, str]], None]
+from benchmarks.prepare import Prepared, RunContext
+
+CommandBuilder = Callable[[Path, Prepared], list[str]]
+Prepare = Callable[[RunContext], Prepared]
 
 #: What ``dumpdata`` must dump to hold what the manifest holds.
 DUMPDATA_APPS = ("documents", "auth", "contenttypes", "guardian")
 
-#: The hook for the ``document_exporter`` management command (in progress). Once it exists, set
-#: this to the arguments of a data-only export (``"{out}"`` stands for the output directory),
-#: e.g. ``("document_exporter", "{out}", "--data-only")``: the "stream" contender then runs the
-#: command (in process, through ``benchmarks.child manage``, so queries are still counted)
-#: instead of calling the streaming builder directly, and "classic" can follow with the
-#: command's classic switch if it gets one.
+#: The data-only case measures the manifest builders themselves, not the ``document_exporter``
+#: command (which the files and incremental cases run). To measure the command there instead,
+#: set this to its arguments (``"{out}"`` stands for the output directory), e.g.
+#: ``("document_exporter", "{out}", "--stream", "--data-only", "--no-progress-bar")``: the
+#: "stream" contender then runs it in process, through ``benchmarks.child manage``, so queries
+#: are still counted.
 DOCUMENT_EXPORTER_ARGS: tuple[str, ...] | None = None
 
 
@@ -41,8 +47,8 @@ class Contender:
     #: Its peak RSS grows with the archive: project it from the previous sizes and skip a size
     #: whose projection exceeds the memory cap instead of letting the child find out slowly.
     memory_grows: bool = False
-    #: Runs (unmeasured, in the parent) before each measured run, with the run's output
-    #: directory and child environment: e.g. a first export for an incremental re-run.
+    #: Runs (unmeasured: in the parent, or as separate capped children) before each measured
+    #: run: e.g. a first export for an incremental re-run. None: the archive's environment.
     prepare: Prepare | None = None
 
 
@@ -69,13 +75,13 @@ def child_command(workload: str, out: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "benchmarks.child", workload, str(out), *args]
 
 
-def _stream_command(out: Path) -> list[str]:
+def _stream_command(out: Path, prepared: Prepared) -> list[str]:
     if DOCUMENT_EXPORTER_ARGS is not None:
         return child_command("manage", out, *DOCUMENT_EXPORTER_ARGS)
     return child_command("stream", out)
 
 
-def _dumpdata_command(out: Path) -> list[str]:
+def _dumpdata_command(out: Path, prepared: Prepared) -> list[str]:
     # --all: the base managers, so that trashed documents are dumped like in the manifest.
     return child_command(
         "manage", out, "dumpdata", *DUMPDATA_APPS, "--all", "--indent", "2", "-o", "{out}/dump.json"
@@ -89,7 +95,7 @@ DATA_ONLY = Case(
         Contender(
             "classic",
             "ClassicManifestBuilder: Django's python serializer, all records in memory, one dumps",
-            lambda out: child_command("classic", out),
+            lambda out, prepared: child_command("classic", out),
             memory_grows=True,
         ),
         Contender(
@@ -105,10 +111,192 @@ DATA_ONLY = Case(
         Contender(
             "floor",
             "raw DB-API cursor over the same tables, orjson.dumps per row tuple (lower bound)",
-            lambda out: child_command("floor", out),
+            lambda out, prepared: child_command("floor", out),
         ),
     ),
     ratios=(("classic", "stream"), ("stream", "floor")),
 )
 
-CASES: dict[str, Case] = {case.name: case for case in (DATA_ONLY,)}
+#: The export directory of the files and incremental cases, inside the run's output directory.
+EXPORT_DIR = "export"
+
+
+def _exporter_args(target: str, flags: tuple[str, ...]) -> list[str]:
+    return ["document_exporter", target, *flags, "--no-progress-bar"]
+
+
+def _exporter_command(*flags: str) -> CommandBuilder:
+    """``document_exporter {out}/export <flags>``, in process through ``benchmarks.child``."""
+
+    def command(out: Path, prepared: Prepared) -> list[str]:
+        return child_command("manage", out, *_exporter_args(f"{{out}}/{EXPORT_DIR}", flags))
+
+    return command
+
+
+def _empty_target(context: RunContext) -> Prepared:
+    """The exporter wants its target to exist: an empty ``{out}/export``."""
+    (context.out / EXPORT_DIR).mkdir()
+    return Prepared(env=context.archive.env)
+
+
+def _media(context: RunContext) -> Prepared:
+    """Nothing to make: name the archive's media folder (``$ARCHIVE_DATA_DIR/media``)."""
+    media = Path(context.archive.env["ARCHIVE_DATA_DIR"]) / "media"
+    return Prepared(env=context.archive.env, inputs={"media": media})
+
+
+def _first_export(*flags: str) -> Prepare:
+    """A first export into ``{out}/export`` with the same command, as an unmeasured child."""
+
+    def prepare(context: RunContext) -> Prepared:
+        target = context.out / EXPORT_DIR
+        target.mkdir()
+        context.workspace.manage(
+            context.archive.env,
+            *_exporter_args(str(target), flags),
+            log_name=f"{context.name}-prepare",
+        )
+        return Prepared(env=context.archive.env)
+
+    return prepare
+
+
+def _export_to_read(context: RunContext) -> Prepared:
+    """The archive's data-only stream export (made once per archive), in the archive's env."""
+    export = context.workspace.data_only_export(context.archive)
+    return Prepared(env=context.archive.env, inputs={"export": export})
+
+
+def _export_and_empty_database(context: RunContext) -> Prepared:
+    """The archive's data-only export, and a fresh empty migrated database to load it into."""
+    export = context.workspace.data_only_export(context.archive)
+    prepared = context.workspace.empty_database(context.archive, f"{context.name}-migrate")
+    prepared.inputs["export"] = export
+    return prepared
+
+
+def _reading(*args: str) -> CommandBuilder:
+    """``benchmarks.child read-manage <export> <args>``; ``{export}`` in args is the export."""
+
+    def command(out: Path, prepared: Prepared) -> list[str]:
+        export = str(prepared.inputs["export"])
+        return child_command(
+            "read-manage", out, export, *(arg.replace("{export}", export) for arg in args)
+        )
+
+    return command
+
+
+FILES = Case(
+    name="files",
+    description="Full export with files (originals, thumbnails, archived versions) into an "
+    "empty directory.",
+    contenders=(
+        Contender(
+            "classic",
+            "manage.py document_exporter {out}/export (classic in-memory path)",
+            _exporter_command(),
+            memory_grows=True,
+            prepare=_empty_target,
+        ),
+        Contender(
+            "stream",
+            "manage.py document_exporter {out}/export --stream",
+            _exporter_command("--stream"),
+            prepare=_empty_target,
+        ),
+        Contender(
+            "cp",
+            "cp -r of the archive's media folder into {out} (the disk floor)",
+            lambda out, prepared: child_command("cp", out, str(prepared.inputs["media"])),
+            prepare=_media,
+        ),
+    ),
+    ratios=(("classic", "stream"), ("stream", "cp")),
+    needs_files=True,
+)
+
+INCREMENTAL = Case(
+    name="incremental",
+    description="Unchanged re-run: the same export again into the directory a first, "
+    "unmeasured run of the same command wrote.",
+    contenders=(
+        Contender(
+            "classic",
+            "document_exporter {out}/export, second run (size and mtime compared)",
+            _exporter_command(),
+            memory_grows=True,
+            prepare=_first_export(),
+        ),
+        Contender(
+            "stream",
+            "document_exporter {out}/export --stream, second run",
+            _exporter_command("--stream"),
+            prepare=_first_export("--stream"),
+        ),
+        Contender(
+            "classic-c",
+            "document_exporter {out}/export -c, second run (sha256 of every file compared)",
+            _exporter_command("-c"),
+            memory_grows=True,
+            prepare=_first_export("-c"),
+        ),
+        Contender(
+            "stream-c",
+            "document_exporter {out}/export --stream -c, second run",
+            _exporter_command("--stream", "-c"),
+            prepare=_first_export("--stream", "-c"),
+        ),
+    ),
+    ratios=(("classic", "stream"), ("classic-c", "stream-c")),
+    needs_files=True,
+)
+
+IMPORT = Case(
+    name="import",
+    description="Data-only manifest (document_exporter --stream --data-only) loaded into an "
+    "empty, freshly migrated database.",
+    contenders=(
+        Contender(
+            "stream",
+            "manage.py document_importer <export> --data-only --no-progress-bar",
+            _reading("document_importer", "{export}", "--data-only", "--no-progress-bar"),
+            prepare=_export_and_empty_database,
+        ),
+        Contender(
+            "loaddata",
+            "manage.py loaddata <export>/manifest.json (Django's own fixture loader)",
+            _reading("loaddata", "{export}/manifest.json"),
+            memory_grows=True,
+            prepare=_export_and_empty_database,
+        ),
+    ),
+    ratios=(("loaddata", "stream"),),
+)
+
+VERIFY = Case(
+    name="verify",
+    description="Reading a data-only manifest back: verify_export against a bare ijson parse.",
+    contenders=(
+        Contender(
+            "verify",
+            "manage.py verify_export <export> --no-checksums",
+            _reading("verify_export", "{export}", "--no-checksums"),
+            prepare=_export_to_read,
+        ),
+        Contender(
+            "ijson",
+            'ijson.items(manifest.json, "item") counting records (C backend), no Django',
+            lambda out, prepared: child_command(
+                "ijson", out, str(prepared.inputs["export"] / "manifest.json")
+            ),
+            prepare=_export_to_read,
+        ),
+    ),
+    ratios=(("verify", "ijson"),),
+)
+
+CASES: dict[str, Case] = {
+    case.name: case for case in (DATA_ONLY, FILES, INCREMENTAL, IMPORT, VERIFY)
+}

@@ -1,8 +1,10 @@
 """One measured run: ``python -m benchmarks.child <contender> <outdir> [args...]``.
 
-Sets Django up, runs the contender's workload (:mod:`benchmarks.workloads`) into ``outdir`` and
-prints one JSON line: records and bytes written, queries issued, and the wall time of the export
-alone (setup excluded). The parent measures CPU and peak RSS of the whole process from outside.
+Sets Django up, runs the contender's workload (:mod:`benchmarks.workloads`,
+:mod:`benchmarks.readers`) into ``outdir`` and prints one JSON line: records, bytes written (or
+read, for a workload that reads an export), queries issued, and the wall time of the export alone
+(setup excluded). Workloads that need no Django (``cp``, ``ijson``) run without it and count no
+queries. The parent measures CPU and peak RSS of the whole process from outside.
 With ``BENCHMARKS_PROFILE=<file>`` in the environment the export runs under cProfile.
 
 Queries are counted with ``connection.execute_wrapper``, which only counts: ``force_debug_cursor``
@@ -20,8 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import readers, workloads
 from benchmarks.process import RESULT_KEY
-from benchmarks.workloads import WORKLOADS
+
+WORKLOADS = {**workloads.WORKLOADS, **readers.WORKLOADS}
+WITHOUT_DJANGO = workloads.WITHOUT_DJANGO | readers.WITHOUT_DJANGO
 
 
 class QueryCounter:
@@ -36,6 +41,7 @@ class QueryCounter:
 
 
 def main(argv: list[str]) -> int:
+    """Run one workload and print its result line; returns the exit code."""
     if len(argv) < 2 or argv[0] not in WORKLOADS:
         print(
             f"usage: python -m benchmarks.child {{{','.join(WORKLOADS)}}} <outdir> [args...]",
@@ -46,14 +52,16 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     setup_started = time.monotonic()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archive.settings")
-    import django
+    connection = None
+    if name not in WITHOUT_DJANGO:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archive.settings")
+        import django
 
-    django.setup()
-    from django.db import connection
+        django.setup()
+        from django.db import connection
 
-    database = _database_info(connection)
-    server_before = _server_statements(connection)
+    database = _database_info(connection) if connection is not None else None
+    server_before = _server_statements(connection) if connection is not None else None
     setup_seconds = time.monotonic() - setup_started
     rss_before = _status_bytes("VmRSS")
 
@@ -61,26 +69,36 @@ def main(argv: list[str]) -> int:
     profile_path = os.environ.get("BENCHMARKS_PROFILE")
     profiler = _start_profiler() if profile_path else None
     started = time.monotonic()
-    with connection.execute_wrapper(counter):
+    if connection is None:
         produced = WORKLOADS[name](out, args)
+    else:
+        with connection.execute_wrapper(counter):
+            produced = WORKLOADS[name](out, args)
     export_seconds = time.monotonic() - started
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile_path)
 
-    server_after = _server_statements(connection)
-    if server_before is not None and server_after is not None:
+    server_after = _server_statements(connection) if connection is not None else None
+    if connection is None:
+        queries, source = None, None
+    elif server_before is not None and server_after is not None:
         # Minus the one SHOW STATUS statement that read the first value.
         queries, source = server_after - server_before - 1, "server (Questions)"
     else:
         queries, source = counter.count + produced.uncounted_queries, "execute_wrapper"
     files = [path for path in out.rglob("*") if path.is_file()]
+    written = sum(path.stat().st_size for path in files)
     result = {
         RESULT_KEY: 1,
         "contender": name,
         "args": args,
         "records": produced.records,
-        "bytes": sum(path.stat().st_size for path in files),
+        # What MB/s is computed from: the bytes read for a workload that reads an export, else
+        # the bytes of every file in the output directory after the run.
+        "bytes": written if produced.bytes_read is None else produced.bytes_read,
+        "bytes_source": "output" if produced.bytes_read is None else "read",
+        "bytes_output": written,
         "files": len(files),
         "queries": queries,
         "queries_source": source,

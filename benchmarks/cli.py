@@ -32,7 +32,7 @@ from benchmarks.runner import Run, Settings, run_all
 from benchmarks.servers import Server
 
 DEFAULT_SIZES = "10000,100000,1000000"
-QUICK_SIZES = "200,1000"
+QUICK_SIZES = "100,500"
 DEFAULT_OUT = ROOT / "benchmarks" / "results"
 DEFAULT_CACHE = ROOT / "benchmarks" / "cache"
 
@@ -220,8 +220,8 @@ def _run(
     _write_atomically(out / "results.md", report.render_markdown(results))
     from benchmarks.plots import write_plots
 
-    write_plots(results["summaries"], out, cap.limit)
-    _log(f"results: {out}/results.md, results.json, rss_vs_n.png, throughput_vs_n.png")
+    plots = write_plots(results["summaries"], out, cap.limit)
+    _log(f"results: {out}/results.md, results.json, {', '.join(p.name for p in plots)}")
     broken = [run for run in runs if run["status"] in ("failed", "timeout")]
     for run in broken:
         _log(f"{run['status']}: {run['contender']} N={run['documents']}: {run['reason']}")
@@ -240,7 +240,10 @@ def _complete(
     }
     results["ratios"] = report.pair_ratios(runs, pairs)
     results["targets"] = targets.evaluate(results["summaries"], results["ratios"])
-    database = next((run["child"]["database"] for run in runs if run.get("child")), None)
+    database = next(
+        (run["child"]["database"] for run in runs if (run.get("child") or {}).get("database")),
+        None,
+    )
     results["machine"]["database"] = database
 
 

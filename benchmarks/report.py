@@ -130,6 +130,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     ]
     lines += _main_table(results)
     lines += ["", *_legend()]
+    lines += _cases(settings.get("cases") or {})
     targets = results.get("targets") or []
     if targets:
         lines += ["", "## Targets", "", "| target | result | detail |", "|---|---|---|"]
@@ -181,15 +182,36 @@ def _main_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _cases(cases: dict[str, Any]) -> list[str]:
+    """The cases that were run, with what each contender is."""
+    if not cases:
+        return []
+    lines = ["", "## Cases", ""]
+    for name, case in cases.items():
+        lines.append(f"- **{name}**: {case['description']}")
+        lines += [
+            f"  - `{contender}`: {description}"
+            for contender, description in case["contenders"].items()
+        ]
+    return lines
+
+
 def _legend() -> list[str]:
     return [
         "- **wall s**: the child process from spawn to exit, measured by the parent (includes "
-        "interpreter start and Django setup, about 0.3 s). **export s**: the export alone, "
-        "timed inside the child; records/s, MB/s and the ratios use it.",
-        "- **CPU s**: user + system time of the child (`wait4` rusage). **peak RSS**: the "
-        "child's `ru_maxrss`. MB = 2^20 bytes.",
+        "interpreter start and Django setup, about 0.3 s; `cp` and `ijson` run without Django). "
+        "**export s**: the measured work alone (export, copy, import or parse), timed inside "
+        "the child; records/s, MB/s and the ratios use it. Preparation (a first export, the "
+        "manifest to read, an empty migrated database) runs before, unmeasured.",
+        "- **CPU s**: user + system time of the child and of what it ran (`wait4` rusage). "
+        "**peak RSS**: the child's `ru_maxrss` (for `cp`: the larger of the Python child's and "
+        "cp's). MB = 2^20 bytes.",
+        "- **records**: the records of the manifest written, re-written or read (`cp` has "
+        "none). **MB/s**: for import and verify, the manifest's bytes read; otherwise the "
+        "bytes of every file in the output directory after the run (for incremental, the "
+        "export that was checked, though little or nothing was rewritten).",
         "- **queries**: statements the child sent (Django `execute_wrapper`; on MariaDB the "
-        "server's per-session `Questions`).",
+        "server's per-session `Questions`); blank for `cp` and `ijson`, which use no database.",
         "- **a/b**: median over repeats of the per-repeat ratio of export times a/b (wall-time "
         "ratio in parentheses), shown on a's row. Runs of one repeat are made back to back.",
         "- **exceeded**: stopped by the memory cap, or skipped because it was stopped at a "

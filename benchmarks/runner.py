@@ -3,6 +3,11 @@
 Contenders take turns within a repeat, so that each pair compared by a ratio ran minutes apart
 at most, under the same background load of this shared machine.
 
+Before each measured run the contender's ``prepare`` (if any) runs unmeasured, in the parent or as
+separate capped children (:mod:`benchmarks.prepare`); a :class:`Workspace` keeps what the runs of
+one invocation share, such as one data-only export per archive. A failing preparation makes the
+run "failed" (or "exceeded", "timeout") without a measured child.
+
 A contender stopped by the memory cap is "exceeded" at that size and skipped, still recorded as
 "exceeded", at every larger one. One whose memory grows with the archive is also skipped when its
 peak RSS, projected linearly from the sizes already measured, would pass the cap.
@@ -22,6 +27,7 @@ from typing import Any
 from benchmarks.archives import ROOT, Archive
 from benchmarks.cases import Case, Contender
 from benchmarks.limits import MemoryCap
+from benchmarks.prepare import Prepared, PrepareFailed, RunContext, Workspace
 from benchmarks.process import ChildOutcome, run_child
 
 MiB = 1 << 20
@@ -49,6 +55,25 @@ def run_all(
     on_run: Callable[[list[Run]], None] = lambda runs: None,
 ) -> list[Run]:
     """Run every selected contender at every size, smallest first; ``on_run`` sees the runs."""
+    workspace = Workspace(
+        code=settings.code,
+        cap=settings.cap,
+        timeout=settings.timeout,
+        log_dir=settings.raw_dir / "logs",
+        scratch=settings.scratch_dir,
+    )
+    with workspace:
+        return _run_all(selection, sizes, archive_for, settings, on_run, workspace)
+
+
+def _run_all(
+    selection: Sequence[tuple[Case, Sequence[Contender]]],
+    sizes: Sequence[int],
+    archive_for: Callable[[Case, int], Archive],
+    settings: Settings,
+    on_run: Callable[[list[Run]], None],
+    workspace: Workspace,
+) -> list[Run]:
     runs: list[Run] = []
     # (case, contender) -> why it is no longer run.
     stopped: dict[tuple[str, str], str] = {}
@@ -69,7 +94,7 @@ def run_all(
                     if key in stopped:
                         run = _skipped(case, contender, documents, repeat, stopped[key])
                     else:
-                        run = _measure(case, contender, archive, repeat, settings)
+                        run = _measure(case, contender, archive, repeat, settings, workspace)
                         if run["status"] == "exceeded":
                             stopped[key] = f"cap hit at {documents:,}, repeat {repeat + 1}"
                     runs.append(run)
@@ -79,25 +104,51 @@ def run_all(
 
 
 def _measure(
-    case: Case, contender: Contender, archive: Archive, repeat: int, settings: Settings
+    case: Case,
+    contender: Contender,
+    archive: Archive,
+    repeat: int,
+    settings: Settings,
+    workspace: Workspace,
 ) -> Run:
     name = f"{case.name}-{contender.name}-{archive.documents}-r{repeat + 1}"
     out = Path(tempfile.mkdtemp(prefix=f"bench-{name}-", dir=settings.scratch_dir))
     log = settings.raw_dir / "logs" / f"{name}.log"
+    prepared = Prepared(env=archive.env)
     try:
         if contender.prepare is not None:
-            contender.prepare(out, archive.env)
+            context = RunContext(out=out, archive=archive, workspace=workspace, name=name)
+            try:
+                prepared = contender.prepare(context)
+            except PrepareFailed as failure:
+                return _unmeasured(case, contender, archive.documents, repeat, failure)
         outcome = run_child(
-            contender.command(out),
-            env=archive.env,
+            contender.command(out, prepared),
+            env=prepared.env,
             cwd=settings.code,
             cap=settings.cap,
             timeout=settings.timeout,
             log_path=log,
         )
     finally:
+        prepared.cleanup()
         shutil.rmtree(out, ignore_errors=True)
     return _run_record(case, contender, archive.documents, repeat, outcome, log)
+
+
+def _unmeasured(
+    case: Case, contender: Contender, documents: int, repeat: int, failure: PrepareFailed
+) -> Run:
+    """A run whose preparation failed: its status, and no figures."""
+    return {
+        "case": case.name,
+        "contender": contender.name,
+        "documents": documents,
+        "repeat": repeat + 1,
+        "status": failure.status,
+        "measured": False,
+        "reason": failure.reason,
+    }
 
 
 def _run_record(
@@ -194,10 +245,16 @@ def _print_progress(run: Run, repeats: int) -> None:
     if run["status"] != "ok":
         print(f"{head}: {run['status']} ({run['reason']})", file=sys.stderr, flush=True)
         return
-    print(
-        f"{head}: {run['wall_seconds']:7.2f} s wall, {run['export_seconds']:7.2f} s export, "
-        f"{run['cpu_seconds']:7.2f} s CPU, {run['peak_rss_bytes'] / MiB:7.0f} MB, "
-        f"{run['records_per_second']:9,.0f} rec/s, {run['queries']:,} queries",
-        file=sys.stderr,
-        flush=True,
-    )
+    figures = [
+        f"{run['wall_seconds']:7.2f} s wall",
+        f"{run['export_seconds']:7.2f} s export",
+        f"{run['cpu_seconds']:7.2f} s CPU",
+        f"{run['peak_rss_bytes'] / MiB:7.0f} MB",
+    ]
+    if run["records_per_second"] is not None:
+        figures.append(f"{run['records_per_second']:9,.0f} rec/s")
+    if run["mb_per_second"] is not None:
+        figures.append(f"{run['mb_per_second']:7.1f} MB/s")
+    if run["queries"] is not None:
+        figures.append(f"{run['queries']:,} queries")
+    print(f"{head}: {', '.join(figures)}", file=sys.stderr, flush=True)

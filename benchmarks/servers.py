@@ -91,6 +91,12 @@ class Server:
             else:
                 cursor.execute(f"CREATE DATABASE {database} ENCODING 'UTF8'")
 
+    def drop(self, database: str) -> None:
+        """Drop ``database`` if it exists."""
+        self.url_for(database)  # validates the name before it goes into SQL
+        with self._connect(None) as connection:
+            connection.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
+
     def _connect(self, database: str | None) -> Any:
         """A DB-API connection; ``None`` for the server's maintenance database."""
         config = dj_database_url.parse(self.url)

@@ -1,7 +1,9 @@
 """What a benchmark child runs, inside Django: one function per contender.
 
 Each workload writes into ``out`` and returns how many records it wrote. They import Django
-lazily so that :mod:`benchmarks.child` can set Django up first.
+lazily so that :mod:`benchmarks.child` can set Django up first. The workloads that read an
+export instead (import, verify) are in :mod:`benchmarks.readers`; :data:`WITHOUT_DJANGO` names
+those that run without Django at all.
 """
 
 from __future__ import annotations
@@ -26,9 +28,13 @@ _SCAN_CHUNK = 8 << 20
 class Produced:
     """What a workload wrote."""
 
-    records: int
+    #: None when the workload handles no records (``cp``).
+    records: int | None
     #: Queries the workload ran outside Django's cursor wrappers (so not seen by the counter).
     uncounted_queries: int = 0
+    #: Bytes the workload read, for one that reads (MB/s then uses them). None: the bytes of
+    #: every file in ``out`` after the run.
+    bytes_read: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,6 +79,16 @@ def manage(out: Path, args: list[str]) -> Produced:
     call_command(command, *rest)
     manifests = sorted(out.rglob("*.json"))
     return Produced(records=sum(count_manifest_records(path) for path in manifests))
+
+
+def copy_tree(out: Path, args: list[str]) -> Produced:
+    """``cp -r <folder> <out>``: the disk floor of an export with files (no records)."""
+    import subprocess
+
+    if len(args) != 1:
+        raise SystemExit("cp: name the one folder to copy")
+    subprocess.run(["cp", "-r", args[0], str(out)], check=True)
+    return Produced(records=None)
 
 
 def floor(out: Path, args: list[str]) -> Produced:
@@ -189,4 +205,8 @@ WORKLOADS: dict[str, Workload] = {
     "stream": stream,
     "manage": manage,
     "floor": floor,
+    "cp": copy_tree,
 }
+
+#: Workloads that need no Django: the child does not set it up, and counts no queries.
+WITHOUT_DJANGO = frozenset({"cp"})

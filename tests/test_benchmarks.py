@@ -16,6 +16,7 @@ import pytest
 
 from benchmarks.cases import CASES
 from benchmarks.limits import parse_size
+from benchmarks.plots import plot_names
 from benchmarks.report import pair_ratios
 from benchmarks.workloads import count_manifest_records
 
@@ -26,12 +27,15 @@ POSITIVE = (
     "cpu_seconds",
     "peak_rss_bytes",
     "export_seconds",
-    "records",
     "bytes",
-    "queries",
-    "records_per_second",
     "mb_per_second",
 )
+#: Contenders that handle no records (a plain copy of the media folder).
+NO_RECORDS = {("files", "cp")}
+#: Contenders that run without Django and so count no queries.
+NO_QUERIES = {("files", "cp"), ("verify", "ijson")}
+#: Contenders that read a manifest: MB/s is over the bytes read, not written.
+READERS = {"import", "verify"}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +50,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return out
@@ -56,31 +60,62 @@ def test_quick_run_measures_every_contender(quick_run: Path) -> None:
     results = json.loads((quick_run / "results.json").read_text())
     assert results["settings"]["database"] == "sqlite"
     assert results["machine"]["database"]["vendor"] == "sqlite"
-    contenders = {contender.name for contender in CASES["data-only"].contenders}
+    sizes = results["settings"]["sizes"]
     runs = results["runs"]
-    assert {run["contender"] for run in runs} == contenders
+    expected = {(c, k.name, n) for c in CASES for k in CASES[c].contenders for n in sizes}
+    assert {(r["case"], r["contender"], r["documents"]) for r in runs} == expected
     for run in runs:
+        key = (run["case"], run["contender"])
         assert run["status"] == "ok", run
-        for key in POSITIVE:
-            assert run[key] > 0, (run["contender"], run["documents"], key)
-    # Every contender exported the same archive: the same records at each size.
-    for size in results["settings"]["sizes"]:
-        counts = {run["contender"]: run["records"] for run in runs if run["documents"] == size}
+        assert run["measured"] is True
+        for figure in POSITIVE:
+            assert run[figure] > 0, (key, run["documents"], figure)
+        if key in NO_RECORDS:
+            assert run["records"] is None and run["records_per_second"] is None
+        else:
+            assert run["records"] > 0 and run["records_per_second"] > 0, key
+        if key in NO_QUERIES:
+            assert run["queries"] is None
+        else:
+            assert run["queries"] >= 0, key
+        reads = run["case"] in READERS
+        assert run["child"]["bytes_source"] == ("read" if reads else "output"), key
+    for size in sizes:
+        # Every contender that writes or reads a manifest saw the same records at each size.
+        counts = {
+            (run["case"], run["contender"]): run["records"]
+            for run in runs
+            if run["documents"] == size and run["records"] is not None
+        }
         assert len(set(counts.values())) == 1, (size, counts)
-        assert counts["stream"] > size  # documents plus their notes, tags, users...
+        assert counts["data-only", "stream"] > size  # documents plus their notes, tags, users...
+        # A verify or import reads the manifest an export of the same archive writes.
+        by_case = {
+            case: {r["bytes"] for r in runs if (r["case"], r["documents"]) == (case, size)}
+            for case in READERS
+        }
+        assert len(by_case["import"] | by_case["verify"]) == 1, by_case
+        # The stream export with files holds what cp copied, plus the manifests.
+        files = {r["contender"]: r for r in runs if (r["case"], r["documents"]) == ("files", size)}
+        assert files["stream"]["bytes"] > files["cp"]["bytes"]
+        assert files["classic"]["bytes"] == files["stream"]["bytes"]
     summaries = results["summaries"]
-    assert len(summaries) == len(contenders) * len(results["settings"]["sizes"])
-    assert {(r["numerator"], r["denominator"]) for r in results["ratios"]} == {
-        ("classic", "stream"),
-        ("stream", "floor"),
-    }
+    assert len(summaries) == len(expected)
+    wanted_ratios = {(case, *pair) for case in CASES for pair in CASES[case].ratios}
+    got_ratios = {(r["case"], r["numerator"], r["denominator"]) for r in results["ratios"]}
+    assert got_ratios == wanted_ratios
+    assert all(r["pairs"] == 1 for r in results["ratios"])
 
 
 def test_quick_run_writes_report_and_plots(quick_run: Path) -> None:
     markdown = (quick_run / "results.md").read_text()
-    for contender in CASES["data-only"].contenders:
-        assert f"| data-only | {contender.name} |" in markdown
-    for name in ("rss_vs_n.png", "throughput_vs_n.png"):
+    for case in CASES.values():
+        for contender in case.contenders:
+            assert f"| {case.name} | {contender.name} |" in markdown
+            assert f"  - `{contender.name}`: {contender.description}" in markdown
+    names = [name for case in CASES for name in plot_names(case)]
+    assert names[:2] == ["rss_vs_n.png", "throughput_vs_n.png"]
+    for name in names:
         data = (quick_run / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 1000
 

@@ -80,7 +80,8 @@ class ArchiveExporter:
             self.record_sink_summary(sink)
         except OSError as exc:
             # Renames and fsyncs of the commit, or anything not written under writing().
-            raise ExportError(describe_os_error(exc, exc.filename)) from exc
+            where = getattr(exc, "export_file", None) or exc.filename
+            raise ExportError(describe_os_error(exc, where)) from exc
         finally:
             self.progress.finish()
         self.summary.elapsed = time.monotonic() - started
@@ -260,7 +261,8 @@ def writing(relpath: str) -> Iterator[None]:
     except FileNotFoundError:
         raise
     except OSError as exc:
-        raise ExportError(describe_os_error(exc, relpath)) from exc
+        # A sink may name the file that really failed (a zip names the archive and the entry).
+        raise ExportError(describe_os_error(exc, getattr(exc, "export_file", relpath))) from exc
 
 
 def describe_os_error(exc: OSError, relpath: str | None = None) -> str:

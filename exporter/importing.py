@@ -272,9 +272,13 @@ class ArchiveImporter:
                 try:
                     self.copy_file(name, destination, checksum)
                 except (OSError, ValueError) as exc:
+                    reason = exc
+                    if isinstance(exc, OSError) and exc.strerror and exc.filename is None:
+                        # A failed write (a full disk): say which file it was writing.
+                        reason = f"{exc.strerror} while writing {destination}"
                     raise ImportFailed(
-                        f"Copying file {name} of document {record['pk']} failed: {exc}. The "
-                        "database is loaded; fix the cause and run the import again with "
+                        f"Copying file {name} of document {record['pk']} failed: {reason}. "
+                        "The database is loaded; fix the cause and run the import again with "
                         "--files-only to copy the remaining files."
                     ) from exc
             if self.options.files_only:

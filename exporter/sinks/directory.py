@@ -29,7 +29,10 @@ from exporter.sinks.files import (
     sync_files,
 )
 
-__all__ = ["DirectorySink", "sweep_tree"]
+__all__ = ["SPLIT_MANIFEST_SUFFIX", "DirectorySink", "sweep_tree"]
+
+#: The name ending of split manifests, which readers of an export take as manifests.
+SPLIT_MANIFEST_SUFFIX = "-manifest.json"
 
 # A time with a non-zero digit at every decimal place and an odd second: reading it back from a
 # file shows to what the file system rounds modification times.
@@ -53,8 +56,9 @@ class DirectorySink(ExportSink):
     1. syncs every staged file, renames the staged document files into place, then syncs their
        directories;
     2. renames the staged JSON files, the top-level ones (the manifest) last, and syncs;
-    3. removes leftover temporary files of killed runs and, with ``delete_stale``, every file
-       or link this run did not write and the directories that emptied.
+    3. removes leftover temporary files of killed runs, split manifests (``*-manifest.json``)
+       this run did not write, and, with ``delete_stale``, every file or link this run did not
+       write and the directories that emptied.
 
     If a run fails or is aborted before step 1, its temporary files and the directories it
     created are removed and ``target`` is exactly as before. If a rename fails during steps 1-2
@@ -282,9 +286,18 @@ class DirectorySink(ExportSink):
             fsync_directory(self._path(parent))
 
     def _condemn(self, relpath: str, is_link: bool) -> str | None:
-        if is_temp_name(relpath.rpartition("/")[2]):
+        name = relpath.rpartition("/")[2]
+        if is_temp_name(name):
             return "temp"
-        if not self.delete_stale or self.ledger.contains(relpath):
+        if self.ledger.contains(relpath):
+            return None
+        if name.endswith(SPLIT_MANIFEST_SUFFIX):
+            # Readers (verify_export, document_importer) take every *-manifest.json as part of
+            # the export: a split manifest this run did not write (a retitled document's old
+            # one, or one of an earlier --split-manifest run) would repeat or contradict its
+            # records. It goes even without delete_stale.
+            return "stale"
+        if not self.delete_stale:
             return None
         # A link to a directory that this run wrote through is part of the export.
         if is_link and self.ledger.has_under(relpath):

@@ -8,6 +8,7 @@ straight into a non-seekable stream such as standard output.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import pickle
@@ -162,9 +163,18 @@ class ZipSink(ExportSink):
             self._write_entry(info, reader, report=True)
         return True
 
+    @property
+    def output_name(self) -> str:
+        """What error messages call the archive: its file name, or standard output."""
+        return "standard output" if self.path is None else self.path.name
+
     def finish(self) -> None:
         assert self._zip is not None and self._infos is not None and self._output is not None
-        self._zip.close()
+        try:
+            self._zip.close()
+        except OSError as error:
+            error.export_file = self.output_name  # type: ignore[attr-defined]
+            raise
         self._infos.close()
         if self._raw is None:
             self._output.flush()
@@ -231,9 +241,12 @@ class ZipSink(ExportSink):
         try:
             with self._zip.open(info, "w", force_zip64=True) as writer:
                 self.copy_chunks(reader, writer.write, report=report)
-        except BaseException:
+        except BaseException as error:
             # The archive holds part of an entry now, and nothing can make it whole.
             self.abort()
+            if isinstance(error, OSError) and error.errno != errno.ENOENT:
+                # What failed to write is the archive, not the entry's own file.
+                error.export_file = f"{self.output_name} (entry {info.filename})"  # type: ignore[attr-defined]
             raise
 
     def _sweep(self) -> None:

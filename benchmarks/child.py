@@ -83,8 +83,14 @@ def main(argv: list[str]) -> int:
     if connection is None:
         queries, source = None, None
     elif server_before is not None and server_after is not None:
-        # Minus the one SHOW STATUS statement that read the first value.
-        queries, source = server_after - server_before - 1, "server (Questions)"
+        if server_before[0] == server_after[0]:
+            # Minus the one SHOW STATUS statement that read the first value.
+            queries, source = server_after[1] - server_before[1] - 1, "server (Questions)"
+        else:
+            # The workload closed the connection (loaddata does, on MySQL): the session's
+            # counter started again, but Django's wrapper saw every statement it sent.
+            queries = counter.count + produced.uncounted_queries
+            source = "execute_wrapper (session reopened)"
     else:
         queries, source = counter.count + produced.uncounted_queries, "execute_wrapper"
     files = [path for path in out.rglob("*") if path.is_file()]
@@ -141,13 +147,14 @@ def _database_info(connection: Any) -> dict[str, str]:
         return {"vendor": vendor, "version": str(cursor.fetchone()[0])}
 
 
-def _server_statements(connection: Any) -> int | None:
-    """MariaDB's count of statements this session sent; None elsewhere."""
+def _server_statements(connection: Any) -> tuple[int, int] | None:
+    """MariaDB's (session id, count of statements this session sent); None elsewhere."""
     if connection.vendor != "mysql":
         return None
     with connection.cursor() as cursor:
         cursor.execute("SHOW SESSION STATUS LIKE 'Questions'")
-        return int(cursor.fetchone()[1])
+        count = int(cursor.fetchone()[1])
+    return connection.connection.thread_id(), count
 
 
 def _status_bytes(key: str) -> int | None:

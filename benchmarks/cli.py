@@ -2,13 +2,17 @@
 
 Examples::
 
-    python -m benchmarks --quick                      # smoke test, well under a minute
+    python -m benchmarks --quick                      # smoke test: every case, about a minute
     python -m benchmarks --sizes 10000,100000 --repeat 3
+    python -m benchmarks --cases files,incremental --sizes 10000
     python -m benchmarks --database postgres://postgres@127.0.0.1:5432/archive
 
 Without ``--database`` the archives are SQLite, whatever DATABASE_URL the shell has: a results
-file must say what it measured. The default sizes take about an hour on 2 cores, most of it
-generating the 1,000,000-document archive (once) and running dumpdata on it.
+file must say what it measured. The default sizes of the data-only case take about an hour on 2
+cores, most of it generating the 1,000,000-document archive (once) and running dumpdata on it.
+The files and incremental cases need an archive with its files (about 17 kB of files per
+document, so some 17 GB at 1,000,000, plus one export of as much at a time): pick ``--cases``
+and ``--sizes`` to fit the disk.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cases import CASES
+from benchmarks.cli import select
 from benchmarks.limits import parse_size
 from benchmarks.plots import plot_names
 from benchmarks.report import pair_ratios
@@ -118,6 +119,25 @@ def test_quick_run_writes_report_and_plots(quick_run: Path) -> None:
     for name in names:
         data = (quick_run / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 1000
+
+
+def test_select_cases_and_contenders() -> None:
+    chosen = select("files,incremental", None)
+    assert [(case.name, [c.name for c in contenders]) for case, contenders in chosen] == [
+        ("files", ["classic", "stream", "cp"]),
+        ("incremental", ["classic", "stream", "classic-c", "stream-c"]),
+    ]
+    # A contender name picks it in every selected case that has it.
+    chosen = select("import,verify,data-only", "stream,verify")
+    assert [(case.name, [c.name for c in contenders]) for case, contenders in chosen] == [
+        ("import", ["stream"]),
+        ("verify", ["verify"]),
+        ("data-only", ["stream"]),
+    ]
+    with pytest.raises(SystemExit, match="unknown case"):
+        select("files,nope", None)
+    with pytest.raises(SystemExit, match="unknown contender"):
+        select("verify", "cp")
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,9 @@ class ArchiveExporter:
                 self.write_export(sink)
                 self.write_json(sink, METADATA, self.metadata())
             self.record_sink_summary(sink)
+        except UnicodeEncodeError as exc:
+            # A lone surrogate in a value (exporter.encoding.UnencodableRecord names the record).
+            raise ExportError(f"Cannot export {exc}") from exc
         except OSError as exc:
             # Renames and fsyncs of the commit, or anything not written under writing().
             where = getattr(exc, "export_file", None) or exc.filename

@@ -84,13 +84,69 @@ _SAFE_LEAF_TYPES = _LEAF_TYPES | {int}
 _VALUE_BYTES = 16
 
 
+class UnencodableRecord(UnicodeEncodeError):
+    """A record with a lone surrogate in a string, which UTF-8 cannot encode.
+
+    Its message names the record (model and pk) and the value's place in it, so that an export
+    stops with something a user can fix rather than a position in a megabyte of JSON.
+    """
+
+    def __init__(self, error: UnicodeEncodeError, record: Any) -> None:
+        super().__init__(error.encoding, error.object, error.start, error.end, error.reason)
+        self.record = record
+
+    def __str__(self) -> str:
+        record = self.record
+        label = "a record"
+        if isinstance(record, dict):
+            label = f"{record.get('model')} pk={record.get('pk')}"
+        found = _surrogate_in(record, "")
+        where = f"its value {found[0]}" if found else "a value"
+        char = f" ({found[1]!r})" if found else ""
+        return (
+            f"{label}: {where} holds a lone surrogate{char}, which is not valid Unicode and "
+            "cannot be written as UTF-8. Fix the value in the database and export again."
+        )
+
+
+def _surrogate_in(value: Any, path: str, depth: int = 0) -> tuple[str, str] | None:
+    """The path (``fields.settings.key``) and the character of the first lone surrogate."""
+    if depth > 200:
+        return None
+    if isinstance(value, str):
+        for char in value:
+            if "\ud800" <= char <= "\udfff":
+                return path or "(the record)", char
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _surrogate_in(key, f"{path}.{key!r}", depth + 1) or _surrogate_in(
+                item, f"{path}.{key}".lstrip("."), depth + 1
+            )
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _surrogate_in(item, f"{path}[{index}]", depth + 1)
+            if found:
+                return found
+    return None
+
+
 def classic_dumps(records: list[Any]) -> bytes:
     """
     Return the manifest bytes of the classic exporter for ``records``.
 
-    This is the reference that the streaming path must reproduce byte for byte.
+    This is the reference that the streaming path must reproduce byte for byte. A lone
+    surrogate raises :class:`UnencodableRecord` naming the record.
     """
-    return json.dumps(records, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False).encode("utf-8")
+    text = json.dumps(records, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        for record in records:
+            classic_encode_record(record)  # raises UnencodableRecord for the culprit
+        raise
 
 
 def classic_encode_record(record: Any) -> bytes:
@@ -100,12 +156,15 @@ def classic_encode_record(record: Any) -> bytes:
     The result starts with the two-space indentation of depth 1 and carries neither the
     separator nor a line break at either end. It raises whatever :func:`classic_dumps` raises for
     the record: ``TypeError`` for an unsupported type, ``ValueError`` for an aware ``time`` or a
-    circular reference, ``RecursionError`` for absurd nesting and ``UnicodeEncodeError`` for a
-    lone surrogate.
+    circular reference, ``RecursionError`` for absurd nesting and :class:`UnencodableRecord` (a
+    ``UnicodeEncodeError``) for a lone surrogate.
     """
     # "[\n" + record + "\n]": the slice leaves exactly the record at depth 1.
     text = json.dumps([record], cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
-    return text[2:-2].encode("utf-8")
+    try:
+        return text[2:-2].encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise UnencodableRecord(error, record) from None
 
 
 def encode_record(record: Any) -> bytes:

@@ -36,7 +36,7 @@ from exporter.plan import ExportPlan
 from exporter.secrets import InvalidSecret, SecretCipher, decrypt_record
 from exporter.sinks.files import create_temp, file_sha256, sync_files, syncs_whole_file_systems
 from exporter.source import CHUNK, ExportSource, UnsafePath
-from exporter.verify import read_metadata, read_records
+from exporter.verify import describe_json_error, read_metadata, read_records
 
 
 class ImportFailed(ExportError):
@@ -127,6 +127,7 @@ class ArchiveImporter:
         """(manifest, index, record) for every record of every manifest, in order."""
         for relpath in self.source.manifests():
             with self.source.open(relpath) as stream:
+                index = -1
                 try:
                     for index, record in enumerate(read_records(stream)):
                         yield relpath, index, record
@@ -134,7 +135,8 @@ class ArchiveImporter:
                     if isinstance(exc, ImportFailed):
                         raise
                     raise ImportFailed(
-                        f"{relpath} is not a readable manifest ({exc}). Run verify_export on "
+                        f"{relpath} is not a readable manifest (at record {index + 1}: "
+                        f"{describe_json_error(exc)}). Run verify_export on "
                         f"{self.source.location} to see what is wrong."
                     ) from None
 

@@ -9,6 +9,7 @@ file); the export is good only if there are none.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,6 +59,24 @@ def read_records(stream) -> Iterator[Any]:
     return ijson.items(stream, "item")
 
 
+# NaN and Infinity are not JSON, but Python's json module (and so the classic exporter, and
+# --stream byte for byte) writes them for a float column holding one; ijson cannot read them.
+_NON_JSON_NUMBER = re.compile(r"[:\[,]\s*(-?Infinity|NaN)\b")
+
+
+def describe_json_error(exc: Exception) -> str:
+    """Why a manifest does not parse, with the fix when the cause is a NaN or Infinity."""
+    text = str(exc)
+    found = _NON_JSON_NUMBER.search(text)
+    if found:
+        return (
+            f"it holds the number {found.group(1)}, which is not JSON (a float column of the "
+            "database holds it, and the exporter writes it as Python's json module does). "
+            "Replace that value in the database (with NULL or a finite number) and export again"
+        )
+    return " ".join(text.split())
+
+
 def read_metadata(source: ExportSource) -> dict[str, Any]:
     if not source.exists(METADATA):
         raise ValueError(f"{METADATA} is missing from {source.location}.")
@@ -94,9 +113,12 @@ class ExportVerifier:
         self.against_db = against_db
         self.checksums = checksums
         self.report = VerifyReport()
+        #: Whether a manifest could not be read to its end.
+        self.unreadable = False
         self.cipher: SecretCipher | None = None
         self.contents: dict[str, Any] = {}
         self._models: dict[str, type[models.Model] | None] = {}
+        self._relations: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
         self.plan_models = {s.queryset().model._meta.label_lower for s in plan.sections}
 
     def run(self) -> VerifyReport:
@@ -116,6 +138,7 @@ class ExportVerifier:
             for relpath in self.source.manifests():
                 report.manifests += 1
                 self.check_manifest(relpath)
+            self.check_duplicates()
             self.check_references()
             self.check_leftovers()
         finally:
@@ -148,10 +171,15 @@ class ExportVerifier:
                 for index, record in enumerate(read_records(stream)):
                     self.check_record(relpath, index, record, db_records)
         except ijson.JSONError as exc:
-            self.report.problem(
-                f"{relpath}: not valid JSON after record {index} ({exc}); the file is "
-                "truncated or damaged."
-            )
+            self.unreadable = True
+            reason = describe_json_error(exc)
+            if reason.startswith("it holds the number"):
+                self.report.problem(f"{relpath} record {index + 1}: not valid JSON: {reason}.")
+            else:
+                self.report.problem(
+                    f"{relpath}: not valid JSON after record {index} ({reason}); the file is "
+                    "truncated or damaged."
+                )
             return
         if db_records is not None and next(db_records, None) is not None:
             self.report.problem(
@@ -172,8 +200,7 @@ class ExportVerifier:
         if not isinstance(fields, dict):
             self.report.problem(f"{where}: fields is not an object.")
             return
-        if not self.ledger.add_record(label, pk):
-            self.report.problem(f"{where}: duplicate pk {pk} for {label}.")
+        self.ledger.add_record(label, pk, where)
         self.report.records[label] += 1
         self.collect_references(where, model, fields)
         record = self.decrypt(where, record)
@@ -193,16 +220,38 @@ class ExportVerifier:
         return self._models[label]
 
     def collect_references(self, where: str, model, fields: dict[str, Any]) -> None:
-        refs = []
-        for f in model._meta.concrete_fields:
-            if f.is_relation and f.name in fields and fields[f.name] is not None:
-                refs.append((f.related_model._meta.label_lower, str(fields[f.name]), where))
-        for f in model._meta.many_to_many:
-            target = f.related_model._meta.label_lower
-            for value in fields.get(f.name) or ():
-                refs.append((target, str(value), where))
-        # References to models the plan does not export are left out on purpose.
-        self.ledger.add_refs([r for r in refs if r[0] in self.plan_models])
+        foreign_keys, many_to_many = self.relations(model)
+        refs = [
+            (target, str(fields[name]), where)
+            for name, target in foreign_keys
+            if fields.get(name) is not None
+        ]
+        for name, target in many_to_many:
+            refs.extend((target, str(value), where) for value in fields.get(name) or ())
+        if refs:
+            self.ledger.add_refs(refs)
+
+    def relations(self, model) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """``model``'s foreign keys and many-to-many fields, as (name, target label) pairs.
+
+        References to models the plan does not export are left out on purpose.
+        """
+        label = model._meta.label_lower
+        if label not in self._relations:
+            meta = model._meta
+            self._relations[label] = (
+                [
+                    (f.name, f.related_model._meta.label_lower)
+                    for f in meta.concrete_fields
+                    if f.is_relation and f.related_model._meta.label_lower in self.plan_models
+                ],
+                [
+                    (f.name, f.related_model._meta.label_lower)
+                    for f in meta.many_to_many
+                    if f.related_model._meta.label_lower in self.plan_models
+                ],
+            )
+        return self._relations[label]
 
     def decrypt(self, where: str, record: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -257,7 +306,14 @@ class ExportVerifier:
 
     # -- whole export --------------------------------------------------------------------------
 
+    def check_duplicates(self) -> None:
+        for model, pk, origin in self.ledger.duplicates():
+            self.report.problem(f"{origin}: duplicate pk {pk} for {model}.")
+
     def check_references(self) -> None:
+        if self.unreadable:
+            # The records after the damage were never read: what points at them is not lost.
+            return
         for model, pk, origin in self.ledger.dangling():
             self.report.problem(f"{origin}: points to {model} pk={pk}, which is not exported.")
 

@@ -28,6 +28,7 @@ from exporter.options import ExportError, ExportOptions, ExportProgress, ExportS
 from exporter.plan import DocumentFileInfo, ExportPlan
 from exporter.secrets import SecretCipher, encrypt_fields
 from exporter.sinks import DirectorySink, ExportSink, ZipSink
+from exporter.sinks.base import SourceChanged
 from exporter.unique_names import UniqueNameRegistry, claim_document_names
 
 MANIFEST = "manifest.json"
@@ -215,6 +216,17 @@ class ArchiveExporter:
                         f"Document {record['pk']} ({record['fields'].get('title', '')!r}): its "
                         f"file {source} is missing. Restore the file, or export with "
                         "--data-only."
+                    ) from None
+                except SourceChanged as exc:
+                    # Replaced after the snapshot by a writer that did not take the media lock:
+                    # the copy would not match the record's checksum.
+                    raise ExportError(
+                        f"Document {record['pk']} ({record['fields'].get('title', '')!r}): its "
+                        f"file {source} changed during the export (its sha256 is now "
+                        f"{exc.actual}, the database said {exc.expected} when the export "
+                        f"began); something replaced it without taking the media lock "
+                        f"{self.plan.media_lock}. The previous export was left as it was; run "
+                        "the export again."
                     ) from None
         return names
 

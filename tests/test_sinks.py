@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from exporter.sinks import DirectorySink, JsonEntry, SinkSummary, ZipSink, validate_relpath
+from exporter.sinks.base import SourceChanged
 from exporter.sinks.zipped import zip_date_time
 
 OLD_NS = 1_500_000_000 * 10**9
@@ -203,8 +204,15 @@ def test_checksum_mode_uses_given_checksum_and_ignores_mtime(target, source):
         exported = hashlib.sha256(thumbnail.read_bytes()).hexdigest()
         make(thumbnail, b"X" * 600)  # same size
         assert sink.add_file("thumbnails/0001.webp", thumbnail, sha256=exported) == "skipped"
+        # A copy is hashed on the way: bytes that do not have the given checksum (the file
+        # changed since the checksum was read) are refused, and nothing of them is staged.
         document = source["originals/0001.pdf"]
-        assert sink.add_file("originals/0001.pdf", document, sha256="0" * 64) == "copied"
+        with pytest.raises(SourceChanged, match="expected 0000"):
+            sink.add_file("originals/0001.pdf", document, sha256="0" * 64)
+        assert not [p for p in target.rglob("*.tmp")]
+        make(document, b"new bytes")
+        actual = hashlib.sha256(b"new bytes").hexdigest()
+        assert sink.add_file("originals/0001.pdf", document, sha256=actual.upper()) == "copied"
 
 
 def test_coarse_file_system_times_count_as_equal(target, source, monkeypatch):

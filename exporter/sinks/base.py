@@ -40,7 +40,21 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None
 
-__all__ = ["FILE", "JSON", "ExportSink", "JsonEntry", "Ledger", "SinkSummary"]
+__all__ = ["FILE", "JSON", "ExportSink", "JsonEntry", "Ledger", "SinkSummary", "SourceChanged"]
+
+
+class SourceChanged(ValueError):
+    """A document file copied into the export does not have the sha256 it was given.
+
+    The file was replaced after the export read its checksum (a writer that did not take the
+    media lock): the copy would contradict the manifest, so the sink refuses it.
+    """
+
+    def __init__(self, source: Path, expected: str, actual: str) -> None:
+        super().__init__(f"{source} has sha256 {actual}, expected {expected}")
+        self.source = source
+        self.expected = expected
+        self.actual = actual
 
 
 @dataclass
@@ -188,6 +202,9 @@ class ExportSink:
         self._state = _OPEN
         self._lock_fd: int | None = None
         self._buffer = bytearray(self.chunk_size)
+        # While add_file() copies a file whose sha256 it was given: the file and that sha256,
+        # which copy_chunks() checks.
+        self._expected_sha256: tuple[Path, str] | None = None
 
     def __enter__(self) -> ExportSink:
         return self
@@ -221,13 +238,20 @@ class ExportSink:
         Put a copy of the regular file ``source`` at ``relpath``; return what was done.
 
         ``sha256``, the source's known checksum, saves hashing it where a sink compares
-        checksums. A failure to read ``source`` propagates and leaves the sink usable unless the
+        checksums; and a copy is hashed on the way (no second read) and refused with
+        :class:`SourceChanged` if its bytes do not have that checksum, before anything of it is
+        staged. A failure to read ``source`` propagates and leaves the sink usable unless the
         subclass says otherwise.
         """
         self._check_open()
         parts = validate_relpath(relpath)
         self._check_free(relpath, parts)
-        copied = self.write_file(relpath, parts, Path(source), sha256)
+        path = Path(source)
+        self._expected_sha256 = (path, sha256.lower()) if sha256 is not None else None
+        try:
+            copied = self.write_file(relpath, parts, path, sha256)
+        finally:
+            self._expected_sha256 = None
         self.ledger.record(relpath, FILE, copied)
         if copied:
             self.summary.files_copied += 1
@@ -328,15 +352,26 @@ class ExportSink:
     def copy_chunks(
         self, source: BinaryIO, write: Callable[[memoryview], object], *, report: bool = True
     ) -> int:
-        """Copy the rest of ``source`` to ``write`` in chunks; return the number of bytes."""
+        """Copy the rest of ``source`` to ``write`` in chunks; return the number of bytes.
+
+        Inside :meth:`add_file` with a known sha256, the bytes are hashed as they pass and
+        :class:`SourceChanged` is raised at the end if they do not match: the subclass's clean-up
+        of a failed copy then drops the copy.
+        """
+        expected = self._expected_sha256
+        digest = hashlib.sha256() if expected is not None else None
         total = 0
         for chunk in iter_chunks(source, self._buffer):
             write(chunk)
+            if digest is not None:
+                digest.update(chunk)
             total += len(chunk)
             if report:
                 self.summary.bytes_copied += len(chunk)
                 if self.on_bytes is not None:
                     self.on_bytes(len(chunk))
+        if digest is not None and expected is not None and digest.hexdigest() != expected[1]:
+            raise SourceChanged(expected[0], expected[1], digest.hexdigest())
         return total
 
     def hash_file(self, file: BinaryIO) -> str:

@@ -29,6 +29,7 @@ from exporter.plan import DocumentFileInfo, ExportPlan
 from exporter.secrets import SecretCipher, encrypt_fields
 from exporter.sinks import DirectorySink, ExportSink, ZipSink
 from exporter.sinks.base import SourceChanged
+from exporter.sinks.journal import JournalError
 from exporter.unique_names import UniqueNameRegistry, claim_document_names
 
 MANIFEST = "manifest.json"
@@ -79,6 +80,9 @@ class ArchiveExporter:
                 self.write_export(sink)
                 self.write_json(sink, METADATA, self.metadata())
             self.record_sink_summary(sink)
+        except JournalError as exc:
+            # The journal of an interrupted commit that cannot be completed safely.
+            raise ExportError(str(exc)) from exc
         except UnicodeEncodeError as exc:
             # A lone surrogate in a value (exporter.encoding.UnencodableRecord names the record).
             raise ExportError(f"Cannot export {exc}") from exc
@@ -263,6 +267,13 @@ class ArchiveExporter:
         summary.json_written = result.json_written
         summary.json_unchanged = result.json_unchanged
         summary.output = str(result.location) if result.location is not None else "-"
+        completed = sink.completed_commit if isinstance(sink, DirectorySink) else None
+        if completed is not None and not completed.torn:
+            summary.warnings.append(
+                f"The previous run into {result.location} was stopped half-way through its "
+                f"commit: its {completed.renamed} remaining renames (of {completed.entries}) were "
+                "completed before this run."
+            )
 
 
 @contextmanager

@@ -62,8 +62,9 @@ def export_locks(
                 stack.enter_context(lock)
             except Timeout:
                 raise ExportError(
-                    f"Another document_exporter is writing into {target} (lock {lock.lock_file}). "
-                    "Wait for it to finish, or pass --lock-timeout SECONDS to wait for it."
+                    f"Another document_exporter is writing into {target}, or verify_export or "
+                    f"document_importer is reading it (lock {lock.lock_file}). Wait for it to "
+                    "finish, or pass --lock-timeout SECONDS to wait for it."
                 ) from None
         if media_lock is not None:
             media_lock.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,10 @@
 Names come from the export's own manifests, which an attacker may have written: a name is only
 opened after it is proven relative, free of ``..``, and (for a directory) resolved inside the
 export without a symlink leading out of it.
+
+:func:`open_export` is how the commands open one: for a directory it holds the exporter's locks
+on it while reading (an export being written is refused, not read half-way) and first completes
+a commit that a killed exporter left half-done (:func:`exporter.sinks.journal.roll_forward`).
 """
 
 from __future__ import annotations
@@ -11,10 +15,16 @@ import hashlib
 import os
 import zipfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import BinaryIO
 
+from filelock import FileLock, Timeout
+
+from exporter.consistency import target_lock_path
 from exporter.sinks import validate_relpath
+from exporter.sinks.files import lock_directory
+from exporter.sinks.journal import JOURNAL_NAME, JournalError, roll_forward
 
 CHUNK = 1 << 20
 MANIFEST = "manifest.json"
@@ -26,10 +36,18 @@ class UnsafePath(ValueError):
     """A name in the export that points outside it."""
 
 
+class ExportBusy(ValueError):
+    """A document_exporter is writing into the export directory: it cannot be read now."""
+
+
 class ExportSource:
     """Base class: read files of an export by their relative posix path."""
 
     location: str
+    #: Warnings about the export found on opening it (an interrupted commit completed).
+    notes: tuple[str, ...] = ()
+    #: Why the export cannot be read as it is (an interrupted commit left unfinished), or None.
+    unfinished: str | None = None
 
     def open(self, relpath: str) -> BinaryIO:
         raise NotImplementedError
@@ -78,10 +96,38 @@ class ExportSource:
 
 
 class DirectorySource(ExportSource):
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, locks: ExitStack | None = None) -> None:
         self.root = root
         self.real_root = Path(os.path.realpath(root))
         self.location = str(root)
+        #: The locks held while reading, released by close().
+        self.locks = locks
+
+    def close(self) -> None:
+        if self.locks is not None:
+            self.locks.close()
+
+    def complete_commit(self) -> None:
+        """Complete an interrupted commit of the exporter; note why if it cannot be done."""
+        try:
+            done = roll_forward(self.root)
+        except JournalError as exc:
+            self.unfinished = str(exc)
+            return
+        except OSError as exc:
+            self.unfinished = (
+                f"interrupted commit: a document_exporter writing into {self.root} was stopped "
+                f"half-way through its commit, and the commit cannot be completed here "
+                f"({exc.strerror or exc}); run document_exporter (or verify_export with write "
+                "access) to complete it."
+            )
+            return
+        if done is not None and not done.torn:
+            self.notes = (
+                f"a document_exporter writing into {self.root} had been stopped half-way through "
+                f"its commit: {done.renamed} of its {done.entries} renames were left, and were "
+                "completed now.",
+            )
 
     def resolve(self, relpath: str) -> Path:
         self.check(relpath)
@@ -105,6 +151,8 @@ class DirectorySource(ExportSource):
                 path = Path(directory) / name
                 if name.startswith(".") and name.endswith(".tmp"):
                     continue  # a temporary file of a running or killed export, never data
+                if name == JOURNAL_NAME and directory == str(self.root):
+                    continue  # the exporter's commit journal, never data
                 yield path.relative_to(self.root).as_posix()
 
 
@@ -137,6 +185,41 @@ class ZipSource(ExportSource):
 
     def close(self) -> None:
         self.zip.close()
+
+
+def open_export(path: Path) -> ExportSource:
+    """
+    Open an export to read it: :func:`open_source`, and for a directory, hold its locks.
+
+    A directory is read holding the locks a document_exporter takes on its target (the lock
+    file keyed by its real path, and the ``flock`` on the directory) until the source is closed,
+    so that no exporter changes it meanwhile. If one is writing into it, raise
+    :class:`ExportBusy`. Then a commit that a killed exporter left half-done is completed
+    (:meth:`DirectorySource.complete_commit`); the source's ``notes`` say so, or its
+    ``unfinished`` says why it could not be.
+    """
+    if not path.is_dir():
+        return open_source(path)
+    busy = ExportBusy(f"an export is being written into {path}; wait for it to finish.")
+    locks = ExitStack()
+    try:
+        try:
+            locks.enter_context(FileLock(target_lock_path(path), timeout=0))
+        except Timeout:
+            raise busy from None
+        except OSError:
+            pass  # a lock file this user cannot open: the flock below still guards the reading
+        try:
+            fd = lock_directory(path)
+        except BlockingIOError:
+            raise busy from None
+        locks.callback(os.close, fd)
+        source = DirectorySource(path, locks)
+        source.complete_commit()
+    except BaseException:
+        locks.close()
+        raise
+    return source
 
 
 def open_source(path: Path) -> ExportSource:

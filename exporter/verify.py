@@ -123,6 +123,10 @@ class ExportVerifier:
 
     def run(self) -> VerifyReport:
         report = self.report
+        report.warnings.extend(self.source.notes)
+        if self.source.unfinished is not None:
+            report.problem(self.source.unfinished)
+            return report
         try:
             metadata = read_metadata(self.source)
         except ValueError as exc:

@@ -310,26 +310,37 @@ def test_failure_at_first_rename_keeps_previous_export(target, source, tmp_path,
     assert temporaries(target) == []
 
 
-def test_failure_mid_rename_keeps_the_previous_manifest(target, source, tmp_path, monkeypatch):
+def test_failure_mid_rename_leaves_the_commit_to_roll_forward(
+    target, source, tmp_path, monkeypatch
+):
+    from exporter.sinks.journal import JOURNAL_NAME, roll_forward
+
     run(target, source)
     old_manifest = (target / "manifest.json").read_bytes()
     sink = second_run(target, source, tmp_path)
     real_replace = os.replace
     calls = []
 
-    def fail_second(src, dst):
+    def fail_third(src, dst):
+        # The journal's rename, one document file's, then an I/O error.
         calls.append(dst)
-        if len(calls) == 2:
+        if len(calls) == 3:
             raise OSError(errno.EIO, "I/O error")
         real_replace(src, dst)
 
-    monkeypatch.setattr(os, "replace", fail_second)
+    monkeypatch.setattr(os, "replace", fail_third)
     with pytest.raises(OSError):
         sink.commit()
     monkeypatch.undo()
-    # The documented window: one document file is new, the manifest is still the old one.
+    # The commit had begun: nothing is undone, the journal and the files still to rename stay.
     assert (target / "manifest.json").read_bytes() == old_manifest
-    assert temporaries(target) == []
+    assert (target / JOURNAL_NAME).is_file()
+    assert len(temporaries(target)) == 2
+    done = roll_forward(target)
+    assert done is not None and (done.entries, done.renamed) == (3, 2)
+    assert (target / "manifest.json").read_bytes() == b"[new]"
+    assert (target / "new/deep/new.pdf").is_file()
+    assert temporaries(target) == [] and not (target / JOURNAL_NAME).exists()
 
 
 def test_everything_staged_is_synced_once_before_the_first_rename(
@@ -750,7 +761,7 @@ def test_zip_arguments_are_checked(tmp_path):
 
 
 def test_sweep_never_enters_a_directory_swapped_for_a_link(tmp_path):
-    from exporter.sinks.directory import _open_subdirectory
+    from exporter.sinks.sweep import _open_subdirectory
 
     outside = tmp_path / "outside"
     outside.mkdir()

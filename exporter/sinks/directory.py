@@ -2,23 +2,22 @@
 An export into a directory, updated incrementally and replaced atomically file by file.
 
 New and changed files are staged as temporary files next to their destination and renamed into
-place only at commit, so that a failed run leaves the previous export as it was. See
-:class:`DirectorySink`. :func:`sweep_tree` removes stale entries without following symlinks; the
-zip sink uses it too.
+place only at commit, so that a failed run leaves the previous export as it was; a commit
+journal makes the renames all or nothing. See :class:`DirectorySink`. :func:`sweep_tree`
+(:mod:`exporter.sinks.sweep`, re-exported here) removes stale entries without following
+symlinks; the zip sink uses it too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import itertools
 import os
 import sqlite3
 import stat
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 from exporter.sinks.base import FILE, JSON, ExportSink, JsonEntry
 from exporter.sinks.files import (
@@ -28,11 +27,17 @@ from exporter.sinks.files import (
     remove_quietly,
     sync_files,
 )
+from exporter.sinks.journal import (
+    JOURNAL_NAME,
+    SPLIT_MANIFEST_SUFFIX,
+    RollForward,
+    remove_journal,
+    roll_forward,
+    write_journal,
+)
+from exporter.sinks.sweep import sweep_tree
 
 __all__ = ["SPLIT_MANIFEST_SUFFIX", "DirectorySink", "sweep_tree"]
-
-#: The name ending of split manifests, which readers of an export take as manifests.
-SPLIT_MANIFEST_SUFFIX = "-manifest.json"
 
 # A time with a non-zero digit at every decimal place and an odd second: reading it back from a
 # file shows to what the file system rounds modification times.
@@ -53,19 +58,23 @@ class DirectorySink(ExportSink):
 
     Nothing in ``target`` changes before :meth:`commit`, which
 
-    1. syncs every staged file, renames the staged document files into place, then syncs their
-       directories;
-    2. renames the staged JSON files, the top-level ones (the manifest) last, and syncs;
-    3. removes leftover temporary files of killed runs, split manifests (``*-manifest.json``)
+    1. syncs every staged file and writes the commit journal (:mod:`exporter.sinks.journal`),
+       which lists every rename to come and the split manifests to keep: from then on the
+       commit has begun;
+    2. renames the staged document files into place, then syncs their directories;
+    3. renames the staged JSON files, the top-level ones (the manifest) last, and syncs;
+    4. removes leftover temporary files of killed runs, split manifests (``*-manifest.json``)
        this run did not write, and, with ``delete_stale``, every file or link this run did not
-       write and the directories that emptied.
+       write and the directories that emptied; then removes the journal.
 
-    If a run fails or is aborted before step 1, its temporary files and the directories it
-    created are removed and ``target`` is exactly as before. If a rename fails during steps 1-2
-    (an I/O error; renames within a directory do not need space), the files renamed so far stay
-    in place, the rest are removed and the error propagates: the export then mixes new document
-    files with the previous manifest until the next run. An error in step 3 propagates with the
-    new export complete.
+    If a run fails or is aborted before the journal is in place, its temporary files and the
+    directories it created are removed and ``target`` is exactly as before. Once it is, the
+    commit goes forward, never back: if the run is killed, or a rename or sync fails (an I/O
+    error; renames within a directory do not need space), the journal and the staged files not
+    yet renamed stay, and :func:`~exporter.sinks.journal.roll_forward` completes the commit.
+    Every run does that first, after taking the lock (see :attr:`completed_commit`), and so do
+    ``verify_export`` and ``document_importer``. An error in step 4 propagates with the new
+    export complete, and the journal left for the stale split manifests.
 
     The run's names and staged files are kept in the ledger's SQLite database, not in memory.
     The run holds a lock on ``target`` (see :meth:`ExportSink.lock`).
@@ -85,6 +94,13 @@ class DirectorySink(ExportSink):
         self.delete_stale = delete_stale
         self.summary.location = self.target
         self.lock(self.target)
+        try:
+            #: An interrupted commit of an earlier run that this one completed when it began.
+            self.completed_commit: RollForward | None = roll_forward(self.target)
+        except BaseException:
+            self._unlock()
+            self.ledger.close()
+            raise
         self.ledger.db.executescript(
             """
             CREATE TABLE staged (
@@ -95,10 +111,12 @@ class DirectorySink(ExportSink):
         )
         self._known_dirs: set[str] = set()
         self._granularity: int | None = None
+        self._commit_begun = False
 
     # Hooks.
 
     def start_json(self, relpath: str, parts: tuple[str, ...], compare: bool) -> JsonEntry:
+        _refuse_journal_name(relpath)
         path = self.target.joinpath(*parts)
         self._ensure_parents(parts)
         current = _lstat(path)
@@ -133,6 +151,7 @@ class DirectorySink(ExportSink):
     def write_file(
         self, relpath: str, parts: tuple[str, ...], source: Path, sha256: str | None
     ) -> bool:
+        _refuse_journal_name(relpath)
         destination = self.target.joinpath(*parts)
         with open(source, "rb", buffering=0) as reader:
             status = os.fstat(reader.fileno())
@@ -151,10 +170,18 @@ class DirectorySink(ExportSink):
         # per file costs a journal commit each, most of a full copy's time.
         staged = self.ledger.db.execute("SELECT parent, temp FROM staged")
         sync_files(self.target, (self._path(parent, temp) for parent, temp in staged))
+        # The journal makes the renames all or nothing: a kill between two of them would leave
+        # a new document file under the previous manifest; the journal lets the next run (or a
+        # reader) complete them.
+        journaled = self.ledger.db.execute("SELECT 1 FROM staged LIMIT 1").fetchone() is not None
+        if journaled:
+            self._commit_begun = True
+            write_journal(self.target, self._renames(), self._split_manifests())
         # Documents before JSON: the previous manifest stays in place until the new documents
         # are, so that a crash never leaves a manifest naming files that are not there yet.
         for kind in (FILE, JSON):
-            self._rename_staged(kind)
+            for relpath, parent, temp in self._staged_in_order(kind):
+                os.replace(self._path(parent, temp), self.target / relpath)
             self._sync_staged(kind)
         counts = sweep_tree(
             self.target,
@@ -165,8 +192,15 @@ class DirectorySink(ExportSink):
         self.summary.files_deleted += counts["stale"]
         self.summary.temps_removed += counts["temp"]
         self.summary.dirs_deleted += counts["dirs"]
+        # Only now: the sweep removes the stale split manifests, which the journal lets a
+        # roll forward remove too.
+        if journaled:
+            remove_journal(self.target)
 
     def discard(self) -> None:
+        if self._commit_begun and os.path.lexists(self.target / JOURNAL_NAME):
+            # The commit has begun: it goes forward. The staged files stay for roll_forward().
+            return
         # After a failed rename some temporary names are gone already: removal skips them.
         for parent, temp in self.ledger.db.execute("SELECT parent, temp FROM staged"):
             remove_quietly(self._path(parent, temp))
@@ -266,15 +300,27 @@ class DirectorySink(ExportSink):
                 self._known_dirs.clear()
             self._known_dirs.add(relpath)
 
-    def _rename_staged(self, kind: int) -> None:
+    def _staged_in_order(self, kind: int) -> sqlite3.Cursor:
+        """``(relpath, parent, temp)`` of the staged files of ``kind``, in commit order."""
         # Nested JSON (split manifests) before top-level JSON (the manifest), each in the order
         # closed.
         query = (
             "SELECT relpath, parent, temp FROM staged WHERE kind = ?"
             " ORDER BY instr(relpath, '/') = 0, id"
         )
-        for relpath, parent, temp in self.ledger.db.execute(query, (kind,)):
-            os.replace(self._path(parent, temp), self.target / relpath)
+        return self.ledger.db.execute(query, (kind,))
+
+    def _split_manifests(self) -> Iterator[str]:
+        """The names of this run that the sweep keeps as split manifests, for the journal."""
+        query = "SELECT relpath FROM names WHERE relpath GLOB ? ORDER BY rowid"
+        for (relpath,) in self.ledger.db.execute(query, ("*" + SPLIT_MANIFEST_SUFFIX,)):
+            yield relpath
+
+    def _renames(self) -> Iterator[tuple[str, str]]:
+        """Every rename of the commit, ``(temp relpath, relpath)``, in order, for the journal."""
+        for kind in (FILE, JSON):
+            for relpath, parent, temp in self._staged_in_order(kind):
+                yield (f"{parent}/{temp}" if parent else temp), relpath
 
     def _sync_staged(self, kind: int) -> None:
         if kind == FILE:
@@ -289,6 +335,8 @@ class DirectorySink(ExportSink):
         name = relpath.rpartition("/")[2]
         if is_temp_name(name):
             return "temp"
+        if relpath == JOURNAL_NAME:
+            return None  # removed after the sweep
         if self.ledger.contains(relpath):
             return None
         if name.endswith(SPLIT_MANIFEST_SUFFIX):
@@ -309,121 +357,9 @@ class DirectorySink(ExportSink):
         return directory / name if name else directory
 
 
-def sweep_tree(
-    root: Path,
-    condemn: Callable[[str, bool], str | None],
-    db: sqlite3.Connection,
-    *,
-    prune: Literal["none", "emptied", "all"],
-) -> Counter[str]:
-    """
-    Remove what ``condemn`` names under ``root``, never following a symlink; return counts.
-
-    ``condemn(relpath, is_link)`` is asked about every entry that is not a directory (a symlink
-    to a directory is a link) and returns a reason to remove it or None to keep it; removals are
-    counted by reason. Directories are walked through descriptors opened relative to their
-    parent with ``O_NOFOLLOW``, so that a directory swapped for a link during the walk cannot
-    lead outside ``root``. After its content, a directory is removed if it is empty and
-    ``prune`` is "all", or "emptied" and something in it was removed (counted as "dirs").
-    ``root`` itself stays.
-
-    Removals in a directory wait until it has been read (reading a directory while it changes
-    may skip entries); until then the condemned names wait in ``db``, not in memory.
-    """
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS condemned (visit INTEGER, name TEXT, reason TEXT)")
-    db.execute("CREATE INDEX IF NOT EXISTS temp.condemned_visit ON condemned (visit)")
-    counts: Counter[str] = Counter()
-    visits = itertools.count()
-    root_fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
-    stack = [_Visit(root_fd, "", "", next(visits))]
-    try:
-        while stack:
-            visit = stack[-1]
-            entry = next(visit.entries, None)
-            if entry is None:
-                stack.pop()
-                emptied = visit.finish(db, counts)
-                if stack and (prune == "all" or (prune == "emptied" and emptied)):
-                    stack[-1].condemn(db, visit.name, "dirs")
-                continue
-            relpath = visit.prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                fd = _open_subdirectory(visit.fd, entry)
-                if fd is not None:
-                    stack.append(_Visit(fd, entry.name, relpath + "/", next(visits)))
-            elif reason := condemn(relpath, entry.is_symlink()):
-                visit.condemn(db, entry.name, reason)
-    finally:
-        for visit in stack:
-            visit.close()
-    return counts
-
-
-class _Visit:
-    """One directory being swept: its descriptor, its listing and the names condemned in it."""
-
-    def __init__(self, fd: int, name: str, prefix: str, number: int) -> None:
-        self.fd = fd
-        self.name = name
-        self.prefix = prefix
-        self.number = number
-        try:
-            self.entries = os.scandir(fd)
-        except BaseException:
-            os.close(fd)
-            raise
-
-    def condemn(self, db: sqlite3.Connection, name: str, reason: str) -> None:
-        db.execute("INSERT INTO condemned VALUES (?, ?, ?)", (self.number, name, reason))
-
-    def finish(self, db: sqlite3.Connection, counts: Counter[str]) -> bool:
-        """Remove the condemned names; return whether anything was removed."""
-        self.entries.close()
-        removed = False
-        query = "SELECT name, reason FROM condemned WHERE visit = ?"
-        for name, reason in db.execute(query, (self.number,)):
-            try:
-                if reason == "dirs":
-                    os.rmdir(name, dir_fd=self.fd)
-                else:
-                    os.unlink(name, dir_fd=self.fd)
-            except FileNotFoundError:
-                continue
-            except OSError:
-                # A directory that is not empty stays; a file that cannot go is an error.
-                if reason == "dirs":
-                    continue
-                raise
-            counts[reason] += 1
-            removed = True
-        db.execute("DELETE FROM condemned WHERE visit = ?", (self.number,))
-        self.close()
-        return removed
-
-    def close(self) -> None:
-        self.entries.close()
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
-def _open_subdirectory(parent_fd: int, entry: os.DirEntry[str]) -> int | None:
-    """Open the directory ``entry`` without following links; None if it is no longer one."""
-    # As shutil.rmtree does: what we looked at must be what we opened. O_NOFOLLOW alone would
-    # do on Linux; the comparison also covers systems where it does not apply to the last part.
-    try:
-        looked = entry.stat(follow_symlinks=False)
-        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(entry.name, flags, dir_fd=parent_fd)
-    except OSError as error:
-        if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
-            return None
-        raise
-    if not os.path.samestat(looked, os.fstat(fd)):
-        # Replaced by a link between the look and the open: leave it alone.
-        os.close(fd)
-        return None
-    return fd
+def _refuse_journal_name(relpath: str) -> None:
+    if relpath == JOURNAL_NAME:
+        raise ValueError(f"Export path {relpath!r} is reserved for the commit journal.")
 
 
 def _lstat(path: Path) -> os.stat_result | None:

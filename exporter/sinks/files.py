@@ -22,6 +22,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
+
 __all__ = [
     "CHUNK_SIZE",
     "NAME_MAX",
@@ -30,6 +35,7 @@ __all__ = [
     "fsync_directory",
     "is_temp_name",
     "iter_chunks",
+    "lock_directory",
     "remove_quietly",
     "same_content",
     "sync_files",
@@ -148,6 +154,26 @@ def fsync_directory(directory: Path) -> None:
             raise
     finally:
         os.close(fd)
+
+
+def lock_directory(directory: Path) -> int:
+    """
+    Take an exclusive ``flock`` on ``directory`` and return the descriptor that holds it.
+
+    Closing the descriptor releases the lock. Raise BlockingIOError at once if another process
+    holds it. Where the file system cannot lock (some network ones) the descriptor is returned
+    unlocked.
+    """
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise
+        except OSError:
+            pass
+    return fd
 
 
 def remove_quietly(path: Path) -> None:

@@ -16,7 +16,7 @@ from exporter.classic import ClassicExporter
 from exporter.management.commands.verify_export import print_report
 from exporter.options import ExportError, ExportOptions, ExportProgress, default_zip_name
 from exporter.plan import load_plan
-from exporter.source import open_source
+from exporter.source import open_export
 from exporter.streaming import StreamingExporter
 from exporter.verify import ExportVerifier
 
@@ -241,7 +241,11 @@ class Command(BaseCommand):
         )
 
     def verify(self, output: Path, passphrase: str | None, verbosity: int) -> None:
-        with open_source(output) as source:
+        try:
+            source = open_export(output)
+        except ValueError as exc:
+            raise CommandError(f"Cannot verify: {exc}") from exc
+        with source:
             report = ExportVerifier(source, load_plan(), passphrase=passphrase).run()
         if verbosity > 0 or not report.ok:
             print_report(self, report, source.location)

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from exporter.importing import ArchiveImporter, ImportFailed, ImportOptions
 from exporter.management.commands.document_exporter import BarProgress, batch_size
 from exporter.plan import load_plan
-from exporter.source import open_source
+from exporter.source import open_export
 
 
 class Command(BaseCommand):
@@ -53,9 +53,14 @@ class Command(BaseCommand):
         if options["data_only"] and options["files_only"]:
             raise CommandError("--data-only and --files-only exclude each other: pick one.")
         try:
-            source = open_source(Path(options["source"]))
+            source = open_export(Path(options["source"]))
         except ValueError as exc:
             raise CommandError(f"Cannot import: {exc}") from exc
+        if source.unfinished is not None:
+            source.close()
+            raise CommandError(f"Cannot import: {source.unfinished}")
+        for note in source.notes:
+            self.stderr.write(f"Warning: {note}")
         show_bars = (
             not options["no_progress_bar"] and options["verbosity"] > 0 and sys.stderr.isatty()
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from exporter.plan import load_plan
-from exporter.source import open_source
+from exporter.source import open_export
 from exporter.verify import ExportVerifier, VerifyReport
 
 
@@ -51,7 +51,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
-            source = open_source(Path(options["source"]))
+            source = open_export(Path(options["source"]))
         except ValueError as exc:
             raise CommandError(f"Cannot verify: {exc}") from exc
         with source:

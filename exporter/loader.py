@@ -4,10 +4,16 @@ Each record goes through Django's own "python" deserializer (so every field gets
 ``to_python``), but nothing is saved one by one: instances of one model are collected until the
 batch is full or the model changes, then inserted with one ``bulk_create``, and their
 many-to-many ids with one ``bulk_create`` of through rows per field.
+
+On MariaDB/MySQL one INSERT must also fit in the server's ``max_allowed_packet`` (16 MB by
+default on MariaDB): there a batch is cut early when its rows' escaped values would exceed it,
+and a single row that cannot fit stops the load with :class:`RowTooLarge`, which says how far to
+raise the setting.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -15,7 +21,40 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.python import Deserializer
-from django.db import models
+from django.db import connections, models
+
+MB = 1024 * 1024
+#: Room left in a packet for the INSERT's own text (table and column names, placeholders).
+STATEMENT_OVERHEAD = 64 * 1024
+#: Bytes the MySQL client escapes with a backslash in a string literal.
+ESCAPED_BYTES = (b"\\", b"'", b'"', b"\x00", b"\n", b"\r", b"\x1a")
+
+
+class RowTooLarge(ValueError):
+    """One record's INSERT cannot fit in the server's max_allowed_packet."""
+
+
+def max_insert_bytes(using: str) -> int | None:
+    """How many bytes of values one INSERT may carry on this connection; None: no such limit."""
+    connection = connections[using]
+    if connection.vendor != "mysql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@max_allowed_packet")
+        (packet,) = cursor.fetchone()
+    return int(packet) - STATEMENT_OVERHEAD
+
+
+def literal_bytes(value: Any) -> int:
+    """About how many bytes ``value`` takes in an INSERT's text, as the MySQL client escapes it
+    (an upper bound but for exotic types)."""
+    if type(value) is str:
+        data = value.encode("utf-8", "surrogatepass")
+        return len(data) + sum(data.count(byte) for byte in ESCAPED_BYTES) + 4
+    if isinstance(value, list | dict):
+        # JSON columns (and many-to-many ids, which are not in the row: counted all the same).
+        return 2 * len(json.dumps(value)) + 4
+    return 32
 
 
 def as_python_numbers(value: Any) -> Any:
@@ -63,6 +102,9 @@ class BatchLoader:
         self.instances: list[models.Model] = []
         self.m2m: list[tuple[Any, dict[str, list]]] = []
         self.counts: Counter = Counter()
+        #: The bytes of values one INSERT may carry (MariaDB/MySQL), and those of the batch.
+        self.max_bytes = max_insert_bytes(using)
+        self.batch_bytes = 0
 
     def add(self, record: dict[str, Any]) -> None:
         record = {
@@ -75,10 +117,16 @@ class BatchLoader:
         for name in sub_millisecond_fields(record["fields"], model):
             value = getattr(obj.object, name)
             setattr(obj.object, name, value.replace(microsecond=1))
-        if model is not self.model or len(self.instances) >= self.batch_size:
+        size = self.row_bytes(record) if self.max_bytes is not None else 0
+        if (
+            model is not self.model
+            or len(self.instances) >= self.batch_size
+            or (self.max_bytes is not None and self.batch_bytes + size > self.max_bytes)
+        ):
             self.flush()
             self.model = model
         self.instances.append(obj.object)
+        self.batch_bytes += size
         if obj.m2m_data:
             self.m2m.append((obj.object.pk, obj.m2m_data))
 
@@ -102,3 +150,19 @@ class BatchLoader:
             self.on_rows(len(self.instances))
         self.instances = []
         self.m2m = []
+        self.batch_bytes = 0
+
+    def row_bytes(self, record: dict[str, Any]) -> int:
+        """The record's size in an INSERT; RowTooLarge if it can never fit in one."""
+        size = 64 + sum(literal_bytes(value) for value in record["fields"].values())
+        if self.max_bytes is not None and size > self.max_bytes:
+            packet = self.max_bytes + STATEMENT_OVERHEAD
+            needed = -(-(size + STATEMENT_OVERHEAD) // MB)
+            raise RowTooLarge(
+                f"{record['model']} pk={record['pk']} needs an INSERT of about {size / MB:.1f} MB, "
+                f"more than the database server's max_allowed_packet of {packet / MB:.1f} MB. "
+                f"Raise max_allowed_packet on the server to at least {needed} MB (SET GLOBAL "
+                f"max_allowed_packet = {needed * MB}; and max_allowed_packet = {needed}M under "
+                "[mysqld] in its configuration to keep it after a restart), then import again."
+            )
+        return size

@@ -33,6 +33,7 @@ from exporter.sinks.files import (
     same_content,
     validate_relpath,
 )
+from exporter.sinks.json_entry import _OPEN, JsonEntry
 from exporter.sinks.ledger import FILE, JSON, Ledger
 
 try:
@@ -78,103 +79,6 @@ class SinkSummary:
     json_bytes: int = 0
     #: Where the export is: the target directory, the zip file, or None when streamed.
     location: Path | None = None
-
-
-_OPEN, _DONE, _DISCARDED = "open", "done", "discarded"
-
-
-class JsonEntry:
-    """
-    One JSON file of the export being written: a binary, write-only file-like object.
-
-    Write the bytes, then :meth:`close` the entry; the sink makes it visible at commit. The
-    entry hashes what it is given. If a write fails the entry is discarded and the error
-    propagates; a discarded entry refuses to be closed, so that an incomplete file can never
-    be committed. Used as a context manager, the entry is closed when the block exits
-    normally and discarded when it raises.
-    """
-
-    def __init__(
-        self,
-        sink: ExportSink,
-        relpath: str,
-        file: BinaryIO,
-        *,
-        compare: bool = False,
-        temp_path: Path | None = None,
-    ) -> None:
-        self.relpath = relpath
-        self.compare = compare
-        #: The open file the bytes go to, for the sink's hooks.
-        self.file = file
-        #: The temporary file behind :attr:`file`, if it has a name the sink must clean up.
-        self.temp_path = temp_path
-        #: After :meth:`close`: False if compare mode found the same bytes already exported.
-        self.changed: bool | None = None
-        self._sink = sink
-        self._sha256 = hashlib.sha256()
-        self._size = 0
-        self._state = _OPEN
-
-    def __enter__(self) -> JsonEntry:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
-        if exc_type is not None:
-            self.discard()
-        else:
-            self.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._state != _OPEN
-
-    @property
-    def bytes_written(self) -> int:
-        return self._size
-
-    def hexdigest(self) -> str:
-        """Return the sha256 hex digest of the bytes written so far."""
-        return self._sha256.hexdigest()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: bytes) -> int:
-        """Write all of ``data``. On failure the entry is discarded and the error propagates."""
-        self._check_open()
-        try:
-            self.file.write(data)
-        except BaseException:
-            self.discard()
-            raise
-        self._sha256.update(data)
-        self._size += len(data)
-        return len(data)
-
-    def close(self) -> None:
-        """Finish the entry; the sink commits it with the export. Closing again does nothing."""
-        if self._state == _DONE:
-            return
-        self._check_open()
-        self._state = _DONE
-        try:
-            self._sink._end_json(self)
-        except BaseException:
-            # The sink has dropped the bytes: a second close must not pretend otherwise.
-            self._state = _DISCARDED
-            raise
-
-    def discard(self) -> None:
-        """Drop the entry: nothing of it will be exported. Does nothing once closed."""
-        if self._state != _OPEN:
-            return
-        self._state = _DISCARDED
-        self._sink._discard_json(self)
-
-    def _check_open(self) -> None:
-        if self._state != _OPEN:
-            raise ValueError(f"JSON entry {self.relpath!r} was already {self._state}.")
 
 
 _COMMITTING, _COMMITTED, _ABORTED = "committing", "committed", "aborted"

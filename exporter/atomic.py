@@ -8,7 +8,6 @@ only once everything is written and synced. :func:`write_manifest` streams a man
 import contextlib
 import hashlib
 import os
-import secrets
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from exporter.gc_pause import fewer_collections
+from exporter.sinks.files import create_temp, fsync_directory, remove_quietly, same_content
 from exporter.stream_writer import ManifestStreamWriter
 from exporter.writer_thread import WriterThread
 
 __all__ = ["AtomicFile", "CommitResult", "ManifestResult", "spare_core", "write_manifest"]
 
 _READ_CHUNK = 1 << 20
-_CREATE_ATTEMPTS = 100
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ class AtomicFile:
         self._size = 0
         self._done = False
         self._thread: WriterThread | None = None
-        self.temp_path, fd = _create_temp(self.path)
+        self.temp_path, fd = create_temp(self.path)
         try:
             with contextlib.suppress(FileNotFoundError):
                 target_mode = stat.S_IMODE(os.stat(self.path).st_mode)
@@ -90,7 +89,7 @@ class AtomicFile:
             self._file = open(fd, "wb")  # noqa: SIM115 - closed by commit() or abort()
         except BaseException:
             os.close(fd)
-            _remove(self.temp_path)
+            remove_quietly(self.temp_path)
             raise
         if background:
             self._thread = WriterThread(self._file, self._sha256)
@@ -159,7 +158,7 @@ class AtomicFile:
             self._file.flush()
             if self.compare and _has_content(self.path, self._size, digest):
                 self._file.close()
-                _remove(self.temp_path)
+                remove_quietly(self.temp_path)
                 changed = False
             else:
                 # Sync before the rename: otherwise a crash could leave the target renamed but
@@ -173,7 +172,7 @@ class AtomicFile:
             raise
         if changed:
             # Make the rename itself durable.
-            _fsync_directory(self.path.parent)
+            fsync_directory(self.path.parent)
         self.result = CommitResult(
             path=self.path, sha256=digest, bytes_written=self._size, changed=changed
         )
@@ -194,7 +193,7 @@ class AtomicFile:
         # The file may be unflushable (a full disk): closing must not hide the original error.
         with contextlib.suppress(OSError):
             self._file.close()
-        _remove(self.temp_path)
+        remove_quietly(self.temp_path)
 
     def _check_open(self) -> None:
         if self._done:
@@ -254,46 +253,6 @@ def spare_core() -> bool:
     return cpus >= 2 and cpus - load >= 0.5
 
 
-def _create_temp(path: Path) -> tuple[Path, int]:
-    """Create a new, empty temporary file next to ``path`` and return its path and descriptor."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(_CREATE_ATTEMPTS):
-        candidate = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            # 0o666 rather than tempfile's 0o600: the umask then gives the manifest the
-            # permissions the classic exporter's open() gave it.
-            return candidate, os.open(candidate, flags, 0o666)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"No unused temporary file name next to {path}.")
-
-
 def _has_content(path: Path, size: int, digest: str) -> bool:
     """Tell whether ``path`` is a regular file of ``size`` bytes with sha256 ``digest``."""
-    try:
-        status = os.stat(path)
-    except FileNotFoundError:
-        return False
-    # Hash only when the sizes match: a size mismatch settles it without reading the file.
-    if not stat.S_ISREG(status.st_mode) or status.st_size != size:
-        return False
-    sha256 = hashlib.sha256()
-    buffer = bytearray(_READ_CHUNK)
-    view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as existing:
-        while count := existing.readinto(buffer):
-            sha256.update(view[:count])
-    return sha256.hexdigest() == digest
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+    return same_content(path, size, digest, bytearray(_READ_CHUNK))

@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
+import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 COUNTS: Counter[str] = Counter()
@@ -120,6 +123,53 @@ def install() -> None:
         return created
 
     QuerySet.bulk_create = watched_bulk_create  # type: ignore[method-assign]
+
+
+# -- driving it from a test -------------------------------------------------------------------
+
+
+def spawn(
+    manage_args: list[str], env: dict[str, str], stop_at: str | None = None
+) -> subprocess.Popen:
+    """``manage.py *manage_args`` under this runner in a subprocess, frozen at ``stop_at``.
+
+    ``env`` is the child's environment (its ``ARCHIVE_DATA_DIR`` and ``DATABASE_URL``); any
+    ``STOP_AT`` in it is replaced by ``stop_at``. Standard error is a text pipe.
+    """
+    env = dict(env)
+    env.pop("STOP_AT", None)
+    if stop_at:
+        env["STOP_AT"] = stop_at
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.stop_point", *manage_args],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def process_state(pid: int) -> str:
+    """The one-letter state of a process in /proc ("T" when stopped), or "gone"."""
+    try:
+        line = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return "gone"
+    return line.rpartition(")")[2].split()[0]
+
+
+def wait_stopped(process: subprocess.Popen, timeout: float = 60) -> bool:
+    """Wait until the process froze itself (True) or ended (False); kill it after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        if process_state(process.pid) == "T":
+            return True
+        time.sleep(0.005)
+    process.kill()
+    raise AssertionError("the process neither stopped nor ended")
 
 
 def main(argv: list[str]) -> None:

@@ -21,7 +21,8 @@ from documents.generator import generate_archive
 from documents.models import Document
 from exporter.sinks import DirectorySink
 from exporter.sinks.journal import JOURNAL_NAME
-from tests.test_kill import kill, spawn, wait_stopped
+from tests.stop_point import wait_stopped
+from tests.test_kill import kill, spawn
 from tests.test_verify_import import wipe
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -44,6 +44,7 @@ from django.core.management import call_command
 
 from documents.generator import generate_archive
 from documents.models import Correspondent, Document
+from tests import stop_point
 from tests.concurrent_writer import MARKER_PREFIX, counts
 from tests.conftest import ROOT, database_url, tree_digest
 
@@ -65,24 +66,8 @@ def spawn_export(
     target: Path, args: tuple[str, ...], data_dir: Path, stop_at: str | None = None
 ) -> subprocess.Popen:
     """``document_exporter TARGET *args`` in a subprocess that may freeze itself (stop_point)."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.stop_point",
-            "document_exporter",
-            str(target),
-            *args,
-            "--no-progress-bar",
-            "-v",
-            "0",
-        ],
-        cwd=ROOT,
-        env=environment(data_dir, stop_at),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    manage_args = ["document_exporter", str(target), *args, "--no-progress-bar", "-v", "0"]
+    return stop_point.spawn(manage_args, environment(data_dir), stop_at)
 
 
 def spawn_writer(data_dir: Path, *args: str) -> subprocess.Popen:
@@ -96,18 +81,10 @@ def spawn_writer(data_dir: Path, *args: str) -> subprocess.Popen:
     )
 
 
-def wait_stopped(process: subprocess.Popen, timeout: float = 60) -> None:
-    """Wait until the process froze itself with SIGSTOP."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the export ended before its stop point: {process.stderr.read()}")
-        state = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()[0]
-        if state == "T":
-            return
-        time.sleep(0.005)
-    process.kill()
-    raise AssertionError("the export never reached its stop point")
+def wait_stopped(process: subprocess.Popen) -> None:
+    """Wait until the export froze itself with SIGSTOP."""
+    if not stop_point.wait_stopped(process):
+        raise AssertionError(f"the export ended before its stop point: {process.stderr.read()}")
 
 
 def finish(process: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:

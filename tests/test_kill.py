@@ -29,7 +29,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,8 @@ from django.core.management import CommandError, call_command
 
 from documents.generator import generate_archive
 from documents.models import Document
-from tests.conftest import ROOT, database_url
+from tests import stop_point
+from tests.conftest import database_url
 from tests.test_verify_import import database_state, wipe
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -153,49 +153,8 @@ def zip_members(path: Path) -> dict[str, bytes]:
 
 def spawn(target: Path, args: tuple[str, ...], stop_at: str | None, data_dir: Path):
     env = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir), DATABASE_URL=database_url())
-    env.pop("STOP_AT", None)
-    if stop_at:
-        env["STOP_AT"] = stop_at
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.stop_point",
-            "document_exporter",
-            str(target),
-            "--stream",
-            *args,
-            "--no-progress-bar",
-            "-v",
-            "0",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def process_state(pid: int) -> str:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return "gone"
-    return stat.rpartition(")")[2].split()[0]
-
-
-def wait_stopped(process: subprocess.Popen, timeout: float = 60) -> bool:
-    """Wait until the process froze itself (True) or ended (False)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        if process_state(process.pid) == "T":
-            return True
-        time.sleep(0.005)
-    process.kill()
-    raise AssertionError("the export neither stopped nor ended")
+    manage_args = ["document_exporter", str(target), "--stream", *args]
+    return stop_point.spawn([*manage_args, "--no-progress-bar", "-v", "0"], env, stop_at)
 
 
 def kill(process: subprocess.Popen) -> str:
@@ -305,7 +264,7 @@ def test_kill_9_at_chosen_moments_of_the_export(archive, tmp_path):
                 landed = "after the run ended"
         else:
             process = spawn(target, phase.args, f"{phase.kind}:{n}", data_dir)
-            stopped = wait_stopped(process)
+            stopped = stop_point.wait_stopped(process)
             assert stopped, f"{phase_name} point {n} was never reached: {process.stderr.read()}"
             err = kill(process)
             assert f"STOPPED {phase.kind}:{n}" in err, err
@@ -357,25 +316,10 @@ def test_kill_9_during_the_import_leaves_the_database_unchanged(archive, tmp_pat
     env = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir), DATABASE_URL=database_url())
     # bulk_create calls: a few per model; the 2nd is early, the 25th near the end of the load.
     for n in (2, 12, 25):
-        env["STOP_AT"] = f"bulk:{n}"
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.stop_point",
-                "document_importer",
-                str(target),
-                "--no-progress-bar",
-                "--batch-size",
-                "7",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert wait_stopped(process), f"bulk point {n} never reached: {process.stderr.read()}"
+        manage_args = ["document_importer", str(target), "--no-progress-bar", "--batch-size", "7"]
+        process = stop_point.spawn(manage_args, env, f"bulk:{n}")
+        reached = stop_point.wait_stopped(process)
+        assert reached, f"bulk point {n} never reached: {process.stderr.read()}"
         assert f"STOPPED bulk:{n}" in kill(process)
         assert database_state() == before, n
         assert not [p for p in archive.rglob("*") if p.is_file() and p.name != "media.lock"]

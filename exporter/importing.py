@@ -30,7 +30,7 @@ from django.core.management.color import no_style
 from django.db import DatabaseError, connections, transaction
 
 from exporter.base import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
-from exporter.loader import BatchLoader
+from exporter.loader import BatchLoader, refresh_planner_statistics
 from exporter.options import ExportError, ExportProgress
 from exporter.plan import ExportPlan
 from exporter.secrets import InvalidSecret, SecretCipher, decrypt_record
@@ -226,6 +226,9 @@ class ArchiveImporter:
                 tables = [apps.get_model(label)._meta.db_table for label in loader.counts]
                 connection.check_constraints(table_names=tables)
                 self.reset_sequences(loader.counts)
+                refresh_planner_statistics(
+                    using, [apps.get_model(label) for label in loader.counts]
+                )
         except (DatabaseError, ValueError) as exc:
             raise ImportFailed(
                 f"The database load failed and was rolled back, nothing was changed: {exc}"

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.workloads import Produced, Workload, count_manifest_records
+from benchmarks.workloads import Produced, Workload, count_manifest_records, iter_files
 
 METADATA = "metadata.json"
 
 
 def manifests(export: Path) -> list[Path]:
     """The manifests of an export directory: every JSON file but ``metadata.json``."""
-    return sorted(path for path in export.rglob("*.json") if path.name != METADATA)
+    return sorted(
+        Path(entry.path)
+        for entry in iter_files(export)
+        if entry.name.endswith(".json") and entry.name != METADATA
+    )
 
 
 def read_manage(out: Path, args: list[str]) -> Produced:

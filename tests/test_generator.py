@@ -158,6 +158,9 @@ def test_the_planner_knows_the_generated_rows(media, db_vendor):
         pytest.skip("only PostgreSQL plans from statistics that a bulk load leaves stale")
     from django.db import connection
 
+    with connection.cursor() as cursor:
+        for table in ("documents_document", "documents_document_tags"):
+            cursor.execute(f"ANALYZE {table}")  # the statistics of the empty tables
     generate_archive(documents=60, seed=3, with_files=False)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -165,5 +168,6 @@ def test_the_planner_knows_the_generated_rows(media, db_vendor):
             "('documents_document', 'documents_document_tags')"
         )
         estimates = dict(cursor.fetchall())
-    assert estimates["documents_document"] == 60
-    assert estimates["documents_document_tags"] == Document.tags.through.objects.count() > 0
+    # Estimates: rows other tests rolled back may still count; never zero, as without ANALYZE.
+    assert estimates["documents_document"] >= 60
+    assert estimates["documents_document_tags"] >= Document.tags.through.objects.count() > 0

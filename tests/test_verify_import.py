@@ -324,5 +324,6 @@ def test_the_importer_leaves_the_planner_knowing_the_rows(archive, tmp_path, db_
             "SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)", [list(tables)]
         )
         estimates = dict(cursor.fetchall())
-    assert estimates["documents_document"] == 30
-    assert estimates["documents_document_tags"] == Document.tags.through.objects.count() > 0
+    # Estimates: rows other tests rolled back may still count; never zero, as without ANALYZE.
+    assert estimates["documents_document"] >= 30
+    assert estimates["documents_document_tags"] >= Document.tags.through.objects.count() > 0

@@ -168,6 +168,8 @@ def test_the_planner_knows_the_generated_rows(media, db_vendor):
             "('documents_document', 'documents_document_tags')"
         )
         estimates = dict(cursor.fetchall())
-    # Estimates: rows other tests rolled back may still count; never zero, as without ANALYZE.
-    assert estimates["documents_document"] >= 60
-    assert estimates["documents_document_tags"] >= Document.tags.through.objects.count() > 0
+    # ANALYZE samples (dead rows of rolled-back tests skew it either way): near the real counts,
+    # where without it they stay at the empty tables' 0.
+    links = Document.tags.through.objects.count()
+    assert 60 / 2 <= estimates["documents_document"] <= 60 * 2
+    assert links / 2 <= estimates["documents_document_tags"] <= links * 2 and links > 0

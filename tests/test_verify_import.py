@@ -324,6 +324,8 @@ def test_the_importer_leaves_the_planner_knowing_the_rows(archive, tmp_path, db_
             "SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)", [list(tables)]
         )
         estimates = dict(cursor.fetchall())
-    # Estimates: rows other tests rolled back may still count; never zero, as without ANALYZE.
-    assert estimates["documents_document"] >= 30
-    assert estimates["documents_document_tags"] >= Document.tags.through.objects.count() > 0
+    # ANALYZE samples (dead rows of rolled-back tests skew it either way): near the real counts,
+    # where without it they stay at the empty tables' 0.
+    links = Document.tags.through.objects.count()
+    assert 30 / 2 <= estimates["documents_document"] <= 30 * 2
+    assert links / 2 <= estimates["documents_document_tags"] <= links * 2 and links > 0

@@ -26,6 +26,7 @@ from django.db import connection
 
 from documents.generator import generate_archive
 from documents.models import Document
+from tests.test_hostile_data import export as export_into
 from tests.test_verify_import import wipe
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,17 +90,7 @@ def set_global_packet(size: int) -> None:
 
 def export(target: Path, *args: str, stream: bool = True) -> bytes:
     """A data-only export into target; the manifest's bytes."""
-    target.mkdir(parents=True, exist_ok=True)
-    call_command(
-        "document_exporter",
-        str(target),
-        *(["--stream"] if stream else []),
-        "--data-only",
-        *args,
-        "--no-progress-bar",
-        verbosity=0,
-    )
-    return (target / "manifest.json").read_bytes()
+    return (export_into(target, "--data-only", *args, stream=stream) / "manifest.json").read_bytes()
 
 
 def import_(source: Path) -> None:

@@ -13,6 +13,7 @@ one batch of instances at a time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator, Sequence
 from functools import partial
 from itertools import islice, repeat
@@ -30,6 +31,28 @@ from exporter.rows import iter_row_batches, needs_exclusive_connection
 
 Record = dict[str, Any]
 DEFAULT_BATCH_SIZE = 500
+#: The largest batch: past it a batch of documents with their OCR text no longer fits in the
+#: memory of the small hosts archives run on, and SQLite refuses the ``IN`` lists of a batch.
+MAX_BATCH_SIZE = 10_000
+
+
+def validate_batch_size(value: object) -> int:
+    """Return ``value`` as a batch size, or raise ValueError saying what a batch size must be."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not re.fullmatch(r"[+]?[0-9]+", text):
+            raise ValueError(_batch_size_message(value))
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BATCH_SIZE:
+        raise ValueError(_batch_size_message(value))
+    return value
+
+
+def _batch_size_message(value: object) -> str:
+    return (
+        f"batch_size must be a whole number, at least 1 and at most {MAX_BATCH_SIZE}; got {value!r}"
+    )
+
 
 # values_list() names of the manifest columns' annotations; see RecordLayout.
 _ALIAS_PREFIX = "exporter_manifest_column_"
@@ -153,8 +176,7 @@ def iter_record_batches(
     Django's values: name those that a later step reads or transforms by type (secrets, which
     are encrypted only when they are strings). The pk and ``extras`` are always Django's.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}")
+    validate_batch_size(batch_size)
     manifest_on = connections[queryset.db] if for_manifest else None
     try:
         layout = RecordLayout(queryset.model, manifest_on=manifest_on, keep_native=keep_native)

@@ -76,3 +76,11 @@ class ExportProgress:
 
 class ExportError(Exception):
     """An export cannot go on; the message says what is wrong and how to fix it."""
+
+
+class UsageError(ExportError):
+    """The options given cannot work (a bad value, options that exclude each other)."""
+
+
+class ExportStopped(ExportError):
+    """A suspicious export stopped before touching the previous one (see the shrink guard)."""

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,10 +45,19 @@ ANONYMOUS_USER_NAME = None
 
 ROOT_URLCONF = "archive.urls"
 
+def _database(url: str) -> dict:
+    try:
+        return dj_database_url.parse(url)
+    except (ValueError, dj_database_url.UnknownSchemeError) as exc:
+        shown = url.split("@")[-1] if "@" in url else url
+        raise ImproperlyConfigured(
+            f"DATABASE_URL (...{shown}) cannot be used: {str(exc).splitlines()[0]} Use "
+            "sqlite:///PATH, postgres://USER@HOST:PORT/NAME or mysql://USER@HOST:PORT/NAME."
+        ) from None
+
+
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
-    )
+    "default": _database(os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite cannot create the folder its file lives in; a fresh checkout has no ./data yet.

@@ -11,24 +11,36 @@ previous export stays as it was. Subclasses:
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
 
-from exporter import __version__
+from exporter import __version__, interrupts
+from exporter.batches import validate_batch_size
 from exporter.consistency import consistent_snapshot, export_locks
+from exporter.guard import check_not_shrinking, refuse_unsafe_target
 from exporter.naming import default_stem, format_stem
-from exporter.options import ExportError, ExportOptions, ExportProgress, ExportSummary
+from exporter.options import (
+    ExportError,
+    ExportOptions,
+    ExportProgress,
+    ExportSummary,
+    FileProblem,
+    UsageError,
+)
 from exporter.plan import DocumentFileInfo, ExportPlan
 from exporter.secrets import SecretCipher, encrypt_fields
 from exporter.sinks import DirectorySink, ExportSink, ZipSink
 from exporter.sinks.base import SourceChanged
+from exporter.sinks.files import validate_relpath
 from exporter.sinks.journal import JournalError
 from exporter.unique_names import UniqueNameRegistry, claim_document_names
 
@@ -61,6 +73,9 @@ class ArchiveExporter:
 
     def run(self) -> ExportSummary:
         started = time.monotonic()
+        #: When the run began (wall clock): a file modified before it and no longer matching its
+        #: checksum is damaged, one modified after it was replaced during the export.
+        self.started_at = time.time()
         self.check_options()
         options = self.options
         if options.passphrase is not None:
@@ -73,13 +88,9 @@ class ArchiveExporter:
                     options.target, self.plan.media_lock, lock_timeout=options.lock_timeout
                 ),
                 consistent_snapshot(),
-                self.open_sink() as sink,
-                UniqueNameRegistry(reserved=(MANIFEST, METADATA)) as names,
             ):
-                self.names = names
-                self.write_export(sink)
-                self.write_json(sink, METADATA, self.metadata())
-            self.record_sink_summary(sink)
+                check_not_shrinking(self.plan, options)
+                self.write_to_sink()
         except JournalError as exc:
             # The journal of an interrupted commit that cannot be completed safely.
             raise ExportError(str(exc)) from exc
@@ -95,6 +106,17 @@ class ArchiveExporter:
         self.summary.elapsed = time.monotonic() - started
         return self.summary
 
+    def write_to_sink(self) -> None:
+        """Open the sink, write the whole export into it and commit it."""
+        with (
+            self.open_sink() as sink,
+            UniqueNameRegistry(reserved=(MANIFEST, METADATA)) as names,
+        ):
+            self.names = names
+            self.write_export(sink)
+            self.write_json(sink, METADATA, self.metadata())
+        self.record_sink_summary(sink)
+
     def write_export(self, sink: ExportSink) -> None:
         """Write every manifest and document file into the sink. The hook of subclasses."""
         raise NotImplementedError
@@ -103,28 +125,44 @@ class ArchiveExporter:
 
     def check_options(self) -> None:
         options = self.options
-        if options.batch_size < 1:
-            raise ExportError("--batch-size must be at least 1.")
+        try:
+            validate_batch_size(options.batch_size)
+        except ValueError as exc:
+            raise UsageError(f"--{exc}.") from None
         if options.zip and (options.compare_checksums or options.compare_json):
-            raise ExportError(
+            raise UsageError(
                 "--zip writes a new archive every time, so --compare-checksums and "
                 "--compare-json mean nothing with it: drop them or drop --zip."
             )
         if options.passphrase is not None and options.passphrase == "":
-            raise ExportError("The passphrase is empty: give a non-empty --passphrase.")
+            raise UsageError("The passphrase is empty: give a non-empty --passphrase.")
         if options.use_filename_format and not self.plan.filename_format:
-            raise ExportError(
+            raise UsageError(
                 "--use-filename-format needs a filename format: set EXPORTER_FILENAME_FORMAT."
             )
+        if options.zip:
+            try:
+                if len(validate_relpath(f"{options.zip_name}.zip")) != 1:
+                    raise ValueError("it holds a slash")
+            except ValueError:
+                raise UsageError(
+                    f"--zip-name {options.zip_name!r} is not a plain file name: give a name "
+                    "without slashes, '..' or a leading dot, such as nightly."
+                ) from None
+        if options.keep is not None:
+            if not options.zip:
+                raise UsageError("--keep counts zips: it needs --zip.")
+            if options.keep < 1:
+                raise UsageError(f"--keep must be at least 1 (the new zip), got {options.keep}.")
         if options.stdout is not None:
             if not options.zip:
-                raise ExportError("TARGET - (standard output) needs --zip.")
-            if options.delete:
-                raise ExportError("--delete needs a TARGET directory, not standard output.")
+                raise UsageError("TARGET - (standard output) needs --zip.")
+            if options.delete or options.keep is not None:
+                raise UsageError("--delete and --keep need a TARGET directory, not -.")
             return
         target = options.target
         if target is None:
-            raise ExportError("No TARGET given.")
+            raise UsageError("No TARGET given.")
         if not target.exists():
             raise ExportError(f"The target {target} does not exist: create it first.")
         if not target.is_dir():
@@ -133,14 +171,7 @@ class ArchiveExporter:
             raise ExportError(
                 f"The target {target} is not writable by this user: fix its permissions."
             )
-        media = self.plan.media_root
-        if media is not None:
-            resolved, media = target.resolve(), media.resolve()
-            if resolved == media or media in resolved.parents:
-                raise ExportError(
-                    f"The target {target} is inside the media directory {media}: export "
-                    "somewhere else, or the export would copy itself."
-                )
+        refuse_unsafe_target(target, self.plan)
 
     def warn_about_plaintext_secrets(self) -> None:
         for label, fields in self.plan.secrets.items():
@@ -167,6 +198,7 @@ class ArchiveExporter:
                 options.zip_name,
                 stream=options.stdout,
                 delete_stale=options.delete,
+                keep=options.keep,
                 on_bytes=on_bytes,
             )
         return DirectorySink(
@@ -186,7 +218,13 @@ class ArchiveExporter:
     def document_names(self, info: DocumentFileInfo) -> dict[str, str]:
         """The document's unique export names (relative paths), claimed in export order."""
         if self.options.use_filename_format:
-            stem = format_stem(self.plan.filename_format, info.name_values)
+            try:
+                stem = format_stem(self.plan.filename_format, info.name_values)
+            except ValueError as exc:
+                raise UsageError(
+                    f"The filename format {self.plan.filename_format!r} "
+                    f"(EXPORTER_FILENAME_FORMAT) cannot be used: {exc}"
+                ) from None
         else:
             values = info.name_values
             stem = default_stem(values["created"], values["correspondent"], values["title"])
@@ -200,39 +238,93 @@ class ArchiveExporter:
         self, sink: ExportSink, record: dict[str, Any], info: DocumentFileInfo
     ) -> dict[str, str]:
         """Add the export names to the document record and hand its files to the sink."""
+        interrupts.check()
         options = self.options
         names = self.document_names(info)
-        files = [(names["original"], info.source, info.checksum)]
+        files = [("original", info.source, info.checksum)]
         record[FILE_NAME_KEY] = names["original"]
         if not options.no_thumbnail:
             record[THUMBNAIL_NAME_KEY] = names["thumbnail"]
-            files.append((names["thumbnail"], info.thumbnail, None))
+            files.append(("thumbnail", info.thumbnail, None))
         if info.archive is not None and not options.no_archive:
             record[ARCHIVE_NAME_KEY] = names["archive"]
-            files.append((names["archive"], info.archive, info.archive_checksum))
+            files.append(("archive", info.archive, info.archive_checksum))
         if not options.data_only:
-            for relpath, source, checksum in files:
+            for kind, source, checksum in files:
+                relpath = names[kind]
                 try:
                     with writing(relpath):
                         sink.add_file(relpath, source, sha256=checksum)
-                except FileNotFoundError:
-                    raise ExportError(
-                        f"Document {record['pk']} ({record['fields'].get('title', '')!r}): its "
-                        f"file {source} is missing. Restore the file, or export with "
-                        "--data-only."
-                    ) from None
-                except SourceChanged as exc:
-                    # Replaced after the snapshot by a writer that did not take the media lock:
-                    # the copy would not match the record's checksum.
-                    raise ExportError(
-                        f"Document {record['pk']} ({record['fields'].get('title', '')!r}): its "
-                        f"file {source} changed during the export (its sha256 is now "
-                        f"{exc.actual}, the database said {exc.expected} when the export "
-                        f"began); something replaced it without taking the media lock "
-                        f"{self.plan.media_lock}. The previous export was left as it was; run "
-                        "the export again."
-                    ) from None
+                except (OSError, SourceChanged) as exc:
+                    problem = self.file_problem(record, kind, relpath, source, exc)
+                    if problem is None:
+                        raise
+                    if options.strict:
+                        raise ExportError(
+                            f"Document {problem.document} ({problem.title!r}): its {kind} "
+                            f"{problem.detail} The previous export was left as it was. Without "
+                            "--strict the export goes on without the file and lists it."
+                        ) from None
+                    kept = sink.keep_previous(relpath, sha256=checksum)
+                    self.summary.problems.append(
+                        dataclasses.replace(problem, kept_previous_copy=kept)
+                    )
         return names
+
+    def file_problem(
+        self,
+        record: dict[str, Any],
+        kind: str,
+        relpath: str,
+        source: Path,
+        exc: BaseException,
+    ) -> FileProblem | None:
+        """What is wrong with a document file that could not be copied; None if it is not the
+        file's fault (a full disk, an unwritable target) and the run must stop."""
+        if isinstance(exc, SourceChanged):
+            try:
+                modified = os.stat(source).st_mtime
+            except OSError:
+                modified = None
+            if modified is not None and modified < self.started_at:
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(modified))
+                what, detail = (
+                    "damaged",
+                    f"{source} is damaged: its sha256 is {exc.actual}, but the database "
+                    f"recorded {exc.expected}, and the file was last modified on {when}, "
+                    "before this export began (bit rot or a disk fault, not a change). "
+                    "Restore it from an older backup that verifies, and check the disk.",
+                )
+            else:
+                what, detail = (
+                    "changed",
+                    f"{source} changed during the export: its sha256 is now {exc.actual}, the "
+                    f"database said {exc.expected} when the export began; something replaced "
+                    f"it without taking the media lock {self.plan.media_lock}. Run the export "
+                    "again.",
+                )
+        elif isinstance(exc, OSError) and exc.filename == str(source):
+            if isinstance(exc, FileNotFoundError):
+                what = "missing"
+                detail = (
+                    f"{source} is missing. Restore it from a backup (or restore the whole "
+                    "archive); export with --data-only to leave out every file."
+                )
+            else:
+                what = "unreadable"
+                detail = f"{source} cannot be read ({exc.strerror}). Fix its permissions or disk."
+        else:
+            return None
+        return FileProblem(
+            document=record["pk"],
+            title=str(record["fields"].get("title", "")),
+            file=kind,
+            export_name=relpath,
+            source=str(source),
+            problem=what,
+            detail=detail,
+            kept_previous_copy=False,
+        )
 
     def write_json(self, sink: ExportSink, relpath: str, value: Any) -> None:
         """A small JSON file, encoded as the classic exporter does."""
@@ -255,6 +347,9 @@ class ArchiveExporter:
         }
         if self.cipher is not None:
             metadata["encryption"] = self.cipher.metadata()
+        # Read by the next run's shrink guard and by verify_export.
+        metadata["counts"] = dict(self.summary.records)
+        metadata["problems"] = [problem.as_json() for problem in self.summary.problems]
         return metadata
 
     def record_sink_summary(self, sink: ExportSink) -> None:
@@ -266,6 +361,17 @@ class ArchiveExporter:
         summary.bytes_copied = result.bytes_copied
         summary.json_written = result.json_written
         summary.json_unchanged = result.json_unchanged
+        summary.files_kept = result.files_kept
+        summary.foreign_files = result.foreign_files
+        summary.foreign_names = list(result.foreign_names)
+        summary.temps_removed = result.temps_removed
+        if result.foreign_split_manifests:
+            summary.warnings.append(
+                f"{result.foreign_split_manifests} split manifests (*-manifest.json) in "
+                f"{result.location} were not written by this export, and no earlier export's "
+                "file list names them; they were kept. verify_export and document_importer "
+                "read every split manifest: remove them by hand if they are not yours."
+            )
         summary.output = str(result.location) if result.location is not None else "-"
         completed = sink.completed_commit if isinstance(sink, DirectorySink) else None
         if completed is not None and not completed.torn:

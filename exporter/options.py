@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from exporter.batches import DEFAULT_BATCH_SIZE
 
@@ -38,6 +39,12 @@ class ExportOptions:
     lock_timeout: float = 0
     #: A binary stream that receives the zip instead of TARGET (``TARGET -``).
     stdout: BinaryIO | None = None
+    #: Go on even when the export would hold far fewer documents than the previous one.
+    allow_shrink: bool = False
+    #: Stop at the first document file that cannot be exported, instead of listing it.
+    strict: bool = False
+    #: With ``zip``: keep this many of this tool's zips in TARGET, the new one included.
+    keep: int | None = None
 
 
 @dataclass
@@ -56,6 +63,48 @@ class ExportSummary:
     #: Where the export went: the TARGET directory, the zip file, or "-".
     output: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: Document files that could not be exported (see :class:`FileProblem`).
+    problems: list[FileProblem] = field(default_factory=list)
+    #: Files of an earlier export kept in place of sources that could not be copied.
+    files_kept: int = 0
+    #: Files in TARGET no export of ours wrote, never removed; the first names of them.
+    foreign_files: int = 0
+    foreign_names: list[str] = field(default_factory=list)
+    #: Temporary files of earlier, killed runs that were removed.
+    temps_removed: int = 0
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A document file that an export could not copy; recorded in ``metadata.json``."""
+
+    document: Any
+    title: str
+    #: "original", "thumbnail" or "archive".
+    file: str
+    #: The name the file has in the export.
+    export_name: str
+    #: Where the file should be, in the media directory.
+    source: str
+    #: "missing", "unreadable", "damaged" (bit rot) or "changed" (replaced during the export).
+    problem: str
+    #: What is wrong and what to do, in a sentence.
+    detail: str
+    #: Whether the export holds the previous export's good copy of the file instead.
+    kept_previous_copy: bool
+
+    def as_json(self) -> dict[str, Any]:
+        """The problem as ``metadata.json`` records it."""
+        return dataclasses.asdict(self)
+
+    def describe(self) -> str:
+        """One line for the command's summary."""
+        kept = (
+            " The previous export's good copy was kept."
+            if self.kept_previous_copy
+            else " The export has no copy of it."
+        )
+        return f"document {self.document} ({self.title!r}), {self.file}: {self.detail}{kept}"
 
 
 class ExportProgress:

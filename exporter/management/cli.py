@@ -22,6 +22,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from exporter import interrupts
 from exporter.batches import MAX_BATCH_SIZE, validate_batch_size
+from exporter.guard import describe_database
 from exporter.options import ExportError, UsageError
 
 __all__ = [
@@ -151,18 +152,6 @@ def resolve_passphrase(
 
 
 # -- the database ------------------------------------------------------------------------------
-
-
-def describe_database(using: str = DEFAULT_DB_ALIAS) -> str:
-    """The database a command reads or writes, for messages: a path or a URL, no password."""
-    settings = connections[using].settings_dict
-    vendor = connections[using].vendor
-    if vendor == "sqlite":
-        return f"SQLite database {settings['NAME']}"
-    scheme = {"postgresql": "postgres", "mysql": "mysql"}.get(vendor, vendor)
-    user = f"{settings.get('USER')}@" if settings.get("USER") else ""
-    port = f":{settings['PORT']}" if settings.get("PORT") else ""
-    return f"{scheme}://{user}{settings.get('HOST') or 'localhost'}{port}/{settings['NAME']}"
 
 
 def check_database(using: str = DEFAULT_DB_ALIAS) -> None:

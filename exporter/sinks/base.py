@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from exporter import interrupts
 from exporter.sinks.files import (
     CHUNK_SIZE,
     file_sha256,
@@ -71,6 +72,13 @@ class SinkSummary:
     dirs_deleted: int = 0
     #: Leftover temporary files of an earlier, killed run that were removed.
     temps_removed: int = 0
+    #: Files of an earlier export kept in place of a source that could not be copied.
+    files_kept: int = 0
+    #: Files in the target that no export of ours wrote (so never removed), and the first names.
+    foreign_files: int = 0
+    foreign_names: list[str] = dataclasses.field(default_factory=list)
+    #: Of those, split manifests (``*-manifest.json``), which readers take as part of the export.
+    foreign_split_manifests: int = 0
     #: Bytes of document files copied (JSON not included).
     bytes_copied: int = 0
     json_written: int = 0
@@ -106,6 +114,8 @@ class ExportSink:
         self._state = _OPEN
         self._lock_fd: int | None = None
         self._buffer = bytearray(self.chunk_size)
+        #: Temporary files created and not yet staged, removed by :meth:`discard`.
+        self.in_flight: set[Path] = set()
         # While add_file() copies a file whose sha256 it was given: the file and that sha256,
         # which copy_chunks() checks.
         self._expected_sha256: tuple[Path, str] | None = None
@@ -148,6 +158,7 @@ class ExportSink:
         subclass says otherwise.
         """
         self._check_open()
+        interrupts.check()
         parts = validate_relpath(relpath)
         self._check_free(relpath, parts)
         path = Path(source)
@@ -163,6 +174,23 @@ class ExportSink:
         self.summary.files_skipped += 1
         return "skipped"
 
+    def keep_previous(self, relpath: str, *, sha256: str | None = None) -> bool:
+        """
+        Keep the earlier export's copy at ``relpath`` as part of this one; return whether there
+        was one (with ``sha256``, one with that checksum).
+
+        For a document whose source cannot be copied (missing, damaged): a sink that keeps
+        earlier exports keeps their good copy instead of losing it.
+        """
+        self._check_open()
+        parts = validate_relpath(relpath)
+        self._check_free(relpath, parts)
+        if not self.keep_file(relpath, parts, sha256):
+            return False
+        self.ledger.record(relpath, FILE, False)
+        self.summary.files_kept += 1
+        return True
+
     def commit(self) -> SinkSummary:
         """
         Make everything written visible as the new export and return the summary.
@@ -177,7 +205,9 @@ class ExportSink:
             raise ValueError(f"Cannot commit while JSON entries are open: {names}.")
         self._state = _COMMITTING
         try:
-            self.finish()
+            # The commit is not cut half-way by a signal: it is held until the commit is done.
+            with interrupts.deferred():
+                self.finish()
         except BaseException:
             self._state = _ABORTED
             self._discard_quietly()
@@ -242,6 +272,11 @@ class ExportSink:
     ) -> bool:
         """Stage a copy of ``source`` at ``relpath``; return False if it was skipped."""
         raise NotImplementedError
+
+    def keep_file(self, relpath: str, parts: tuple[str, ...], sha256: str | None) -> bool:
+        """Whether an earlier export's copy at ``relpath`` (with ``sha256``) can stay; the
+        default, for sinks that write a new export every time, is False."""
+        return False
 
     def finish(self) -> None:
         """Make everything staged visible (the body of :meth:`commit`)."""

@@ -19,7 +19,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from exporter import interrupts
 from exporter.sinks.base import FILE, JSON, ExportSink, JsonEntry
+from exporter.sinks.file_list import (
+    RUN_MARKER_NAME,
+    is_reserved_name,
+    load_file_list,
+    write_file_list,
+)
 from exporter.sinks.files import (
     create_temp,
     fsync_directory,
@@ -45,6 +52,8 @@ _PROBE_NS = 1_700_000_001_123_456_789
 _GRANULARITIES = tuple(10**power for power in range(10)) + (2 * 10**9,)
 # How many known directories to remember before starting over: enough for the usual layouts.
 _KNOWN_DIRS_MAX = 4096
+#: How many names of files kept because no export of ours wrote them the summary lists.
+FOREIGN_NAMES_MAX = 1000
 
 
 class DirectorySink(ExportSink):
@@ -94,21 +103,26 @@ class DirectorySink(ExportSink):
         self.delete_stale = delete_stale
         self.summary.location = self.target
         self.lock(self.target)
-        try:
-            #: An interrupted commit of an earlier run that this one completed when it began.
-            self.completed_commit: RollForward | None = roll_forward(self.target)
-        except BaseException:
-            self._unlock()
-            self.ledger.close()
-            raise
         self.ledger.db.executescript(
             """
             CREATE TABLE staged (
                 id INTEGER PRIMARY KEY, relpath TEXT, parent TEXT, temp TEXT, kind INTEGER
             );
             CREATE TABLE created_dirs (relpath TEXT PRIMARY KEY, parent TEXT);
+            CREATE TABLE carried (id INTEGER PRIMARY KEY, relpath TEXT);
             """
         )
+        try:
+            with interrupts.deferred():
+                #: An interrupted commit of an earlier run that this one completed when it began.
+                self.completed_commit: RollForward | None = roll_forward(self.target)
+            #: Whether the target has the file list of an earlier export of ours.
+            self.has_file_list = load_file_list(self.target, self.ledger.db, "previous")
+            self._start_run()
+        except BaseException:
+            self._unlock()
+            self.ledger.close()
+            raise
         self._known_dirs: set[str] = set()
         self._granularity: int | None = None
         self._commit_begun = False
@@ -122,7 +136,7 @@ class DirectorySink(ExportSink):
         current = _lstat(path)
         if current is not None and stat.S_ISDIR(current.st_mode):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
-        temp, fd = create_temp(path)
+        temp, fd = create_temp(path, register=self.in_flight.add)
         try:
             if current is not None and stat.S_ISREG(current.st_mode):
                 # Keep the mode of the file we replace, as AtomicFile does; best effort.
@@ -176,7 +190,7 @@ class DirectorySink(ExportSink):
         journaled = self.ledger.db.execute("SELECT 1 FROM staged LIMIT 1").fetchone() is not None
         if journaled:
             self._commit_begun = True
-            write_journal(self.target, self._renames(), self._split_manifests())
+            write_journal(self.target, self._renames(), removals=self._stale_split_manifests())
         # Documents before JSON: the previous manifest stays in place until the new documents
         # are, so that a crash never leaves a manifest naming files that are not there yet.
         for kind in (FILE, JSON):
@@ -192,10 +206,12 @@ class DirectorySink(ExportSink):
         self.summary.files_deleted += counts["stale"]
         self.summary.temps_removed += counts["temp"]
         self.summary.dirs_deleted += counts["dirs"]
+        write_file_list(self.target, self._own_names(), register=self.in_flight.add)
         # Only now: the sweep removes the stale split manifests, which the journal lets a
         # roll forward remove too.
         if journaled:
             remove_journal(self.target)
+        remove_quietly(self.target / RUN_MARKER_NAME)
 
     def discard(self) -> None:
         if self._commit_begun and os.path.lexists(self.target / JOURNAL_NAME):
@@ -204,6 +220,9 @@ class DirectorySink(ExportSink):
         # After a failed rename some temporary names are gone already: removal skips them.
         for parent, temp in self.ledger.db.execute("SELECT parent, temp FROM staged"):
             remove_quietly(self._path(parent, temp))
+        for temp in self.in_flight:
+            remove_quietly(temp)
+        remove_quietly(self.target / RUN_MARKER_NAME)
         # Children sort after their parents: remove the deepest first.
         query = "SELECT relpath FROM created_dirs ORDER BY relpath DESC"
         for (relpath,) in self.ledger.db.execute(query):
@@ -243,7 +262,7 @@ class DirectorySink(ExportSink):
     def _mtime_granularity(self) -> int:
         """The step the target's modification times are truncated to; 0 if unknown."""
         if self._granularity is None:
-            temp, fd = create_temp(self.target / "mtime-probe")
+            temp, fd = create_temp(self.target / "mtime-probe", register=self.in_flight.add)
             try:
                 os.utime(fd, ns=(_PROBE_NS, _PROBE_NS))
                 kept = os.fstat(fd).st_mtime_ns
@@ -256,7 +275,9 @@ class DirectorySink(ExportSink):
 
     def _copy(self, reader: BinaryIO, status: os.stat_result, destination: Path) -> Path:
         """Copy ``reader`` to a new temporary file next to ``destination``; return its path."""
-        temp, fd = create_temp(destination, stat.S_IMODE(status.st_mode) & 0o777)
+        temp, fd = create_temp(
+            destination, stat.S_IMODE(status.st_mode) & 0o777, register=self.in_flight.add
+        )
         try:
             with open(fd, "wb") as writer:
                 self.copy_chunks(reader, writer.write)
@@ -278,6 +299,31 @@ class DirectorySink(ExportSink):
         except BaseException:
             remove_quietly(temp)
             raise
+        self.in_flight.discard(temp)
+
+    def _start_run(self) -> None:
+        """Remove what killed runs left, then mark the target as being written."""
+        marker = self.target / RUN_MARKER_NAME
+        if os.path.lexists(marker):
+            # A run was killed: its temporary files are still there. Only those go.
+            counts = sweep_tree(self.target, _condemn_temp, self.ledger.db, prune="none")
+            self.summary.temps_removed += counts["temp"]
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode())
+        finally:
+            os.close(fd)
+
+    def keep_file(self, relpath: str, parts: tuple[str, ...], sha256: str | None) -> bool:
+        destination = self.target.joinpath(*parts)
+        current = _lstat(destination)
+        if current is None or not stat.S_ISREG(current.st_mode):
+            return False
+        if sha256 is not None:
+            with open(destination, "rb", buffering=0) as existing:
+                if self.hash_file(existing) != sha256.lower():
+                    return False
+        return True
 
     def _ensure_parents(self, parts: tuple[str, ...]) -> None:
         """Create the missing directories above ``parts``, recording them for :meth:`discard`."""
@@ -310,11 +356,28 @@ class DirectorySink(ExportSink):
         )
         return self.ledger.db.execute(query, (kind,))
 
-    def _split_manifests(self) -> Iterator[str]:
-        """The names of this run that the sweep keeps as split manifests, for the journal."""
-        query = "SELECT relpath FROM names WHERE relpath GLOB ? ORDER BY rowid"
+    def _stale_split_manifests(self) -> Iterator[str]:
+        """Split manifests of earlier exports that this run did not write, for the journal."""
+        query = (
+            "SELECT relpath FROM previous WHERE relpath GLOB ?"
+            " AND relpath NOT IN (SELECT relpath FROM names) ORDER BY relpath"
+        )
         for (relpath,) in self.ledger.db.execute(query, ("*" + SPLIT_MANIFEST_SUFFIX,)):
             yield relpath
+
+    def _own_names(self) -> Iterator[str]:
+        """What the new file list names: this run's names, then those kept of earlier runs."""
+        for query in (
+            "SELECT relpath FROM names ORDER BY rowid",
+            "SELECT relpath FROM carried ORDER BY id",
+        ):
+            for (relpath,) in self.ledger.db.execute(query):
+                if not is_reserved_name(relpath):
+                    yield relpath
+
+    def _in_previous(self, relpath: str) -> bool:
+        query = "SELECT 1 FROM previous WHERE relpath = ?"
+        return self.ledger.db.execute(query, (relpath,)).fetchone() is not None
 
     def _renames(self) -> Iterator[tuple[str, str]]:
         """Every rename of the commit, ``(temp relpath, relpath)``, in order, for the journal."""
@@ -335,22 +398,33 @@ class DirectorySink(ExportSink):
         name = relpath.rpartition("/")[2]
         if is_temp_name(name):
             return "temp"
-        if relpath == JOURNAL_NAME:
-            return None  # removed after the sweep
+        if is_reserved_name(relpath):
+            return None  # the journal, the marker and the file list have their own steps
         if self.ledger.contains(relpath):
+            return None
+        if not self._in_previous(relpath):
+            # Not written by an export of ours that we know of: never removed, but reported.
+            self._note_foreign(relpath, name)
             return None
         if name.endswith(SPLIT_MANIFEST_SUFFIX):
             # Readers (verify_export, document_importer) take every *-manifest.json as part of
-            # the export: a split manifest this run did not write (a retitled document's old
-            # one, or one of an earlier --split-manifest run) would repeat or contradict its
-            # records. It goes even without delete_stale.
+            # the export: a split manifest of an earlier export that this run did not write (a
+            # retitled document's old one) would repeat or contradict its records. It goes
+            # even without delete_stale.
             return "stale"
-        if not self.delete_stale:
-            return None
         # A link to a directory that this run wrote through is part of the export.
-        if is_link and self.ledger.has_under(relpath):
+        if not self.delete_stale or (is_link and self.ledger.has_under(relpath)):
+            self.ledger.db.execute("INSERT INTO carried (relpath) VALUES (?)", (relpath,))
             return None
         return "stale"
+
+    def _note_foreign(self, relpath: str, name: str) -> None:
+        summary = self.summary
+        summary.foreign_files += 1
+        if len(summary.foreign_names) < FOREIGN_NAMES_MAX:
+            summary.foreign_names.append(relpath)
+        if name.endswith(SPLIT_MANIFEST_SUFFIX):
+            summary.foreign_split_manifests += 1
 
     def _path(self, parent: str, name: str = "") -> Path:
         directory = self.target / parent if parent else self.target
@@ -358,8 +432,12 @@ class DirectorySink(ExportSink):
 
 
 def _refuse_journal_name(relpath: str) -> None:
-    if relpath == JOURNAL_NAME:
-        raise ValueError(f"Export path {relpath!r} is reserved for the commit journal.")
+    if relpath == JOURNAL_NAME or is_reserved_name(relpath):
+        raise ValueError(f"Export path {relpath!r} is reserved for the tool's own files.")
+
+
+def _condemn_temp(relpath: str, is_link: bool) -> str | None:
+    return "temp" if is_temp_name(relpath.rpartition("/")[2]) else None
 
 
 def _lstat(path: Path) -> os.stat_result | None:

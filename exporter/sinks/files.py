@@ -18,7 +18,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -92,9 +92,15 @@ def validate_relpath(relpath: str) -> tuple[str, ...]:
     return parts
 
 
-def create_temp(path: Path, mode: int = 0o666) -> tuple[Path, int]:
+def create_temp(
+    path: Path, mode: int = 0o666, *, register: Callable[[Path], object] | None = None
+) -> tuple[Path, int]:
     """
     Create a new, empty temporary file next to ``path``; return its path and a write descriptor.
+
+    ``register`` is called with each candidate name before the file is created, so that a
+    caller's clean-up knows the name even if an exception (a signal) lands between the creation
+    and the caller's ``try``.
 
     The name is ``.<name>.<12 hex digits>.tmp``, the convention of
     :class:`exporter.atomic.AtomicFile`, with ``<name>`` shortened if needed to keep the whole
@@ -108,6 +114,8 @@ def create_temp(path: Path, mode: int = 0o666) -> tuple[Path, int]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(_CREATE_ATTEMPTS):
         candidate = path.with_name(f".{name}.{secrets.token_hex(6)}.tmp")
+        if register is not None:
+            register(candidate)
         try:
             return candidate, os.open(candidate, flags, mode)
         except FileExistsError:

@@ -7,8 +7,9 @@ losing power) between two of those renames would leave a mix of the new export a
 a document file that changed in place under the previous manifest. So, once every staged file is
 synced and before the first rename, the sink writes the journal ``TARGET/`` :data:`JOURNAL_NAME`
 (:func:`write_journal`): every rename in commit order, and every split manifest
-(``*-manifest.json``) of the new export, since the commit ends by removing the other split
-manifests (readers take every one as part of the export: a stale one would repeat records). The
+(``*-manifest.json``) of an earlier export that the new one no longer has, since the commit ends
+by removing them (readers take every one as part of the export: a stale one would repeat
+records). A journal of the earlier format lists instead the split manifests to keep. The
 sink removes the journal once that is done (:func:`remove_journal`). A journal found later means
 a commit that had begun and not ended: :func:`roll_forward` completes it. The next export does
 that first thing, and so do ``verify_export`` and ``document_importer`` before they read a
@@ -19,7 +20,7 @@ The format is UTF-8 text, one record per line::
     document_exporter commit journal 1
     ["rename", ".0001.pdf.0a1b2c3d4e5f.tmp", "0001.pdf"]
     ["rename", "json/.0001-manifest.json.5f4e3d2c1b0a.tmp", "json/0001-manifest.json"]
-    ["keep", "json/0001-manifest.json"]
+    ["remove", "json/0002-old-title-manifest.json"]
     end 3 <sha256 of the entry lines, in hex>
 
 A rename names the temporary file and its final path, relative to TARGET, in the same
@@ -94,27 +95,28 @@ class RollForward:
 
 
 def write_journal(
-    target: Path, renames: Iterable[tuple[str, str]], split_manifests: Iterable[str] = ()
+    target: Path, renames: Iterable[tuple[str, str]], *, removals: Iterable[str] = ()
 ) -> int:
     """
     Write the journal of a commit into ``target``, durably; return its number of entries.
 
     ``renames`` are ``(temp relpath, final relpath)`` in commit order; ``split_manifests`` the
-    names ending in ``-manifest.json`` of the new export (every other one goes). Both are
+    split manifests of earlier exports that the commit removes. Both are
     consumed as streams (the sink reads them from its ledger). The journal is written to a
     temporary file, synced, renamed into place, and ``target`` is synced: when this returns,
     the commit has begun. If this raises before the rename, nothing of the journal is left.
     """
     journal = target / JOURNAL_NAME
-    temp, fd = create_temp(journal, 0o644)
+    made: list[Path] = []
     try:
+        temp, fd = create_temp(journal, 0o644, register=made.append)
         with open(fd, "wb") as file:
             file.write(_HEADER)
             digest = hashlib.sha256()
             count = 0
             records = itertools.chain(
                 (["rename", temp, final] for temp, final in renames),
-                (["keep", relpath] for relpath in split_manifests),
+                (["remove", relpath] for relpath in removals),
             )
             for record in records:
                 line = json.dumps(record).encode("ascii") + b"\n"
@@ -126,7 +128,8 @@ def write_journal(
             os.fsync(file.fileno())
         os.replace(temp, journal)
     except BaseException:
-        remove_quietly(temp)
+        for path in made:
+            remove_quietly(path)
         raise
     fsync_directory(target)
     return count
@@ -145,7 +148,7 @@ def roll_forward(target: Path) -> RollForward | None:
 
     Every entry whose temporary file is still there is renamed into place, in the journal's
     order (an entry whose temporary file is gone was renamed before the interruption); then the
-    directories renamed into are synced, the split manifests the journal does not keep are
+    directories renamed into are synced, the split manifests the journal removes are
     removed (never following a symlink), and the journal is removed. A torn journal is removed
     (best effort) and nothing is renamed. Call it holding the target's lock.
 
@@ -167,10 +170,11 @@ def roll_forward(target: Path) -> RollForward | None:
                 os.unlink(journal)
                 fsync_directory(target)
             return RollForward(entries=0, renamed=0, torn=True)
-        # The names to keep wait on disk, not in memory: an export may have a million.
+        # The names wait on disk, not in memory: an export may have a million.
         db = sqlite3.connect("", isolation_level=None)
         try:
             db.execute("CREATE TABLE keep (relpath TEXT PRIMARY KEY)")
+            db.execute("CREATE TABLE remove (relpath TEXT PRIMARY KEY)")
             renamed = _rename(target, file, db)
             removed = sweep_tree(target, _condemn_split_manifests(db), db, prune="none")
         finally:
@@ -189,8 +193,8 @@ def _rename(target: Path, file, db: sqlite3.Connection) -> int:
         if not line.startswith(b"["):
             break
         record = json.loads(line)
-        if record[0] == "keep":
-            db.execute("INSERT OR IGNORE INTO keep VALUES (?)", (record[1],))
+        if record[0] in ("keep", "remove"):
+            db.execute(f"INSERT OR IGNORE INTO {record[0]} VALUES (?)", (record[1],))
             continue
         temp, final = record[1:]
         try:
@@ -206,13 +210,18 @@ def _rename(target: Path, file, db: sqlite3.Connection) -> int:
 
 
 def _condemn_split_manifests(db: sqlite3.Connection):
-    """The sweep's verdict: a split manifest that the journal does not keep goes."""
+    """The sweep's verdict: a split manifest the journal removes goes; so, in a journal of the
+    earlier format, which lists the split manifests to keep, does every one it does not keep."""
+    keeps = db.execute("SELECT 1 FROM keep LIMIT 1").fetchone() is not None
 
     def condemn(relpath: str, is_link: bool) -> str | None:
         if not relpath.endswith(SPLIT_MANIFEST_SUFFIX):
             return None
-        kept = db.execute("SELECT 1 FROM keep WHERE relpath = ?", (relpath,)).fetchone()
-        return None if kept else "stale"
+        if keeps:
+            kept = db.execute("SELECT 1 FROM keep WHERE relpath = ?", (relpath,)).fetchone()
+            return None if kept else "stale"
+        query = "SELECT 1 FROM remove WHERE relpath = ?"
+        return "stale" if db.execute(query, (relpath,)).fetchone() else None
 
     return condemn
 
@@ -269,7 +278,7 @@ def _check_entry(line: bytes, real_target: str, known_dirs: set[str]) -> str | N
         return "not a JSON entry"
     if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
         return "not a list of strings"
-    if value[0] == "keep" and len(value) == 2:
+    if value[0] in ("keep", "remove") and len(value) == 2:
         try:
             validate_relpath(value[1])
         except ValueError as error:

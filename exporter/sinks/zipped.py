@@ -17,13 +17,13 @@ import stat
 import tempfile
 import time
 import zipfile
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from exporter.sinks.base import ExportSink, JsonEntry
-from exporter.sinks.directory import sweep_tree
+from exporter.sinks.base import ExportSink, JsonEntry, SourceChanged
+from exporter.sinks.directory import FOREIGN_NAMES_MAX
+from exporter.sinks.file_list import is_reserved_name, load_file_list, write_file_list
 from exporter.sinks.files import (
     create_temp,
     fsync_directory,
@@ -84,12 +84,14 @@ class ZipSink(ExportSink):
     zip is always written whole, and :meth:`add_file` always copies.
 
     With ``target_dir`` the archive is written to ``.<zip_name>.zip.<random>.tmp`` there, and
-    :meth:`commit` syncs it, renames it over ``<zip_name>.zip`` and syncs the directory; then
-    leftover temporary archives of the same name from killed runs are removed and, with
-    ``delete_stale``, everything else in ``target_dir`` as well (links are removed, never
-    followed). Any failure before the rename removes the temporary file and leaves an earlier
-    archive as it was; an error while removing stale files propagates with the new archive in
-    place. The run holds a lock on ``target_dir``.
+    :meth:`commit` syncs it, renames it over ``<zip_name>.zip`` and syncs the directory; then,
+    with ``keep`` (or ``delete_stale``, which means ``keep=1``), the older zips that this tool
+    wrote there (the target's file list, :mod:`exporter.sinks.file_list`, names them) are
+    removed but for the ``keep`` newest, the new one included; nothing else is ever removed.
+    Leftover temporary archives of killed runs are removed when a run begins. Any failure
+    before the rename removes the temporary file and leaves an earlier archive as it was; an
+    error while removing older zips propagates with the new archive in place. The run holds a
+    lock on ``target_dir``.
 
     With ``stream`` (a binary file object, typically ``sys.stdout.buffer``; it is never
     closed) the archive is written through data descriptors, which needs no seeking.
@@ -108,13 +110,18 @@ class ZipSink(ExportSink):
         *,
         stream: BinaryIO | None = None,
         delete_stale: bool = False,
+        keep: int | None = None,
         on_bytes: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__(on_bytes=on_bytes)
         if (target_dir is None) == (stream is None):
             raise ValueError("Give either a target directory or a stream.")
-        if stream is not None and delete_stale:
-            raise ValueError("Only an archive in a target directory can delete stale files.")
+        if stream is not None and (delete_stale or keep is not None):
+            raise ValueError("Only an archive in a target directory can delete older ones.")
+        if keep is not None and keep < 1:
+            raise ValueError(f"keep must be at least 1 (the new archive), got {keep}.")
+        #: How many of this tool's archives to keep in the target, the new one included.
+        self.keep = keep if keep is not None else (1 if delete_stale else None)
         if len(validate_relpath(f"{zip_name}.zip")) != 1:
             raise ValueError(f"The zip name {zip_name!r} must not contain a slash.")
         self.zip_name = zip_name
@@ -156,6 +163,14 @@ class ZipSink(ExportSink):
             status = os.fstat(reader.fileno())
             if not stat.S_ISREG(status.st_mode):
                 raise ValueError(f"{source} is not a regular file.")
+            if sha256 is not None:
+                # An entry cannot be taken back out of the archive: a file whose bytes are not
+                # what the record says is found before any of it is written, so that the run
+                # can go on without it. The copy is hashed again on the way.
+                actual = self.hash_file(reader)
+                if actual != sha256.lower():
+                    raise SourceChanged(source, sha256.lower(), actual)
+                reader.seek(0)
             stored = PurePosixPath(parts[-1]).suffix.lower() in STORED_SUFFIXES
             method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             info = self._info(relpath, status.st_mtime, status.st_mode, method)
@@ -202,8 +217,8 @@ class ZipSink(ExportSink):
         if self._raw is not None:
             with contextlib.suppress(OSError):
                 self._raw.close()
-        if self.temp_path is not None:
-            remove_quietly(self.temp_path)
+        for temp in self.in_flight:
+            remove_quietly(temp)
 
     # Internals.
 
@@ -213,7 +228,9 @@ class ZipSink(ExportSink):
         else:
             assert self.target_dir is not None and self.path is not None
             self.lock(self.target_dir)
-            self.temp_path, fd = create_temp(self.path)
+            self._remove_leftovers()
+            load_file_list(self.target_dir, self.ledger.db, "previous")
+            self.temp_path, fd = create_temp(self.path, register=self.in_flight.add)
             try:
                 # Keep the mode of the archive we replace, as AtomicFile does; best effort.
                 with contextlib.suppress(OSError):
@@ -249,33 +266,65 @@ class ZipSink(ExportSink):
                 error.export_file = f"{self.output_name} (entry {info.filename})"  # type: ignore[attr-defined]
             raise
 
-    def _sweep(self) -> None:
+    def _remove_leftovers(self) -> None:
+        """Remove the temporary archives of killed runs: only at the top, where they are."""
         assert self.target_dir is not None
-        leftover = re.compile(re.escape(f".{self.zip_name}.zip.") + r"[0-9a-f]+\.tmp")
-        if self.delete_stale:
-            counts = sweep_tree(self.target_dir, self._condemn, self.ledger.db, prune="all")
-        else:
-            counts = Counter()
-            # Only our own leftovers, at the top: they are few, a list is fine.
-            with os.scandir(self.target_dir) as entries:
-                names = [
-                    entry.name
-                    for entry in entries
-                    if leftover.fullmatch(entry.name) and not entry.is_dir(follow_symlinks=False)
-                ]
-            for name in names:
+        with os.scandir(self.target_dir) as entries:
+            names = [
+                entry.name
+                for entry in entries
+                if _LEFTOVER.fullmatch(entry.name) and not entry.is_dir(follow_symlinks=False)
+            ]
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.target_dir / name)
+                self.summary.temps_removed += 1
+
+    def _sweep(self) -> None:
+        """Apply the retention of this tool's archives; write the target's new file list."""
+        assert self.target_dir is not None and self.path is not None
+        db = self.ledger.db
+        ours: list[tuple[int, str]] = []
+        for (name,) in db.execute("SELECT relpath FROM previous"):
+            if name == self.path.name:
+                continue
+            try:
+                status = os.lstat(self.target_dir / name)
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # gone: no longer listed
+            is_zip = "/" not in name and name.endswith(".zip") and stat.S_ISREG(status.st_mode)
+            ours.append((status.st_mtime_ns if is_zip else -1, name))
+        zips = sorted((entry for entry in ours if entry[0] >= 0), reverse=True)
+        removed: set[str] = set()
+        if self.keep is not None:
+            for _, name in zips[self.keep - 1 :]:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.target_dir / name)
-                    counts["temp"] += 1
-        self.summary.files_deleted += counts["stale"]
-        self.summary.temps_removed += counts["temp"]
-        self.summary.dirs_deleted += counts["dirs"]
+                    self.summary.files_deleted += 1
+                removed.add(name)
+            fsync_directory(self.target_dir)
+            self._note_foreign({name for _, name in ours})
+        kept = [name for _, name in sorted(ours, key=lambda e: e[1]) if name not in removed]
+        write_file_list(self.target_dir, [*kept, self.path.name], register=self.in_flight.add)
 
-    def _condemn(self, relpath: str, is_link: bool) -> str | None:
-        assert self.path is not None
-        if relpath == self.path.name:
-            return None
-        return "temp" if is_temp_name(relpath.rpartition("/")[2]) else "stale"
+    def _note_foreign(self, ours: set[str]) -> None:
+        """Count what at the top of the target is not this tool's: it stays, reported."""
+        assert self.target_dir is not None and self.path is not None
+        summary = self.summary
+        with os.scandir(self.target_dir) as entries:
+            for entry in entries:
+                name = entry.name
+                if name in ours or name == self.path.name or is_reserved_name(name):
+                    continue
+                if is_temp_name(name):
+                    continue
+                summary.foreign_files += 1
+                if len(summary.foreign_names) < FOREIGN_NAMES_MAX:
+                    summary.foreign_names.append(name)
+
+
+# Temporary archives are ".<zip name>.zip.<hex>.tmp" (exporter.sinks.files.create_temp).
+_LEFTOVER = re.compile(r"\..+\.zip\.[0-9a-f]+\.tmp", re.DOTALL)
 
 
 class _Output:

@@ -9,36 +9,26 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
+from exporter import interrupts
 from exporter.classic import ClassicExporter
+from exporter.management.cli import (
+    EXIT_PROBLEMS,
+    ArchiveCommand,
+    add_passphrase_arguments,
+    batch_size_option,
+    resolve_passphrase,
+    seconds_option,
+    whole_number_option,
+)
 from exporter.management.commands.verify_export import print_report
-from exporter.options import ExportError, ExportOptions, ExportProgress, default_zip_name
+from exporter.options import ExportOptions, ExportProgress, UsageError, default_zip_name
 from exporter.plan import load_plan
 from exporter.source import open_export
 from exporter.streaming import StreamingExporter
 from exporter.verify import ExportVerifier
-
-
-def batch_size(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise CommandError(f"--batch-size must be a whole number, got {value!r}.") from None
-    if number < 1:
-        raise CommandError(f"--batch-size must be at least 1, got {number}.")
-    return number
-
-
-def seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise CommandError(f"--lock-timeout must be a number of seconds, got {value!r}.") from None
-    if number < 0:
-        raise CommandError("--lock-timeout cannot be negative.")
-    return number
 
 
 class BarProgress(ExportProgress):
@@ -71,12 +61,18 @@ class BarProgress(ExportProgress):
                 bar.close()
 
 
-class Command(BaseCommand):
+class Command(ArchiveCommand):
     help = (
         "Export every document, its files and the rest of the archive's database into TARGET "
         "(a directory, or '-' for a zip on standard output). Use --stream for flat memory at "
         "any archive size."
     )
+    exit_status_help = (
+        "Exit status: 0 exported; 1 failed (the previous export is left as it was); 2 bad "
+        "usage; 3 exported, but some documents' files could not be (listed in the summary and "
+        "in metadata.json); 130 or 143 stopped by SIGINT or SIGTERM."
+    )
+    failure_note = "The previous export was left as it was."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("target", help="The export directory, or - for standard output.")
@@ -88,7 +84,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--batch-size",
-            type=batch_size,
+            type=batch_size_option,
             default=500,
             help="Rows read and written per batch with --stream (default 500).",
         )
@@ -108,7 +104,28 @@ class Command(BaseCommand):
             "-d",
             "--delete",
             action="store_true",
-            help="Remove files in TARGET that this export did not write (stale files).",
+            help="Remove the files of earlier exports that this one did not write again (never "
+            "a file no export of ours wrote). With --zip: remove this tool's older zips.",
+        )
+        parser.add_argument(
+            "--keep",
+            type=whole_number_option,
+            default=None,
+            metavar="N",
+            help="With --zip: keep the N newest zips this tool wrote in TARGET, the new one "
+            "included, and remove the older ones.",
+        )
+        parser.add_argument(
+            "--allow-shrink",
+            action="store_true",
+            help="Export even when the database holds no documents, or fewer than half of "
+            "those of the export being replaced, or the media directory is missing.",
+        )
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            help="Stop at the first document file that is missing or damaged, instead of "
+            "exporting everything else and listing it (exit status 3).",
         )
         parser.add_argument(
             "-f",
@@ -153,10 +170,8 @@ class Command(BaseCommand):
             default=None,
             help="Name of the zip, without .zip (default export-<date>).",
         )
-        parser.add_argument(
-            "--passphrase",
-            default=None,
-            help="Encrypt secrets (mail passwords, tokens) with this passphrase.",
+        add_passphrase_arguments(
+            parser, "Encrypt secrets (mail passwords, tokens) with this passphrase."
         )
         parser.add_argument(
             "--no-progress-bar", action="store_true", help="Do not show progress bars."
@@ -168,7 +183,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--lock-timeout",
-            type=seconds,
+            type=seconds_option,
             default=0,
             help="With --stream: seconds to wait for another exporter writing into TARGET "
             "(default 0: fail at once).",
@@ -178,12 +193,19 @@ class Command(BaseCommand):
         to_stdout = options["target"] == "-"
         if not options["stream"]:
             if to_stdout:
-                raise CommandError("TARGET - (standard output) needs --stream and --zip.")
+                raise UsageError("TARGET - (standard output) needs --stream and --zip.")
             for name in ("lock_timeout", "verify"):
                 if options[name]:
-                    raise CommandError(f"--{name.replace('_', '-')} needs --stream.")
+                    raise UsageError(f"--{name.replace('_', '-')} needs --stream.")
         if to_stdout and options["verify"]:
-            raise CommandError("--verify needs a TARGET directory; verify the saved zip instead.")
+            raise UsageError("--verify needs a TARGET directory; verify the saved zip instead.")
+        if to_stdout and sys.stdout.isatty():
+            raise UsageError(
+                "TARGET - writes a zip to standard output, which is a terminal here: redirect "
+                "it (> backup.zip, or | ssh host 'cat > backup.zip')."
+            )
+        warnings: list[str] = []
+        passphrase = resolve_passphrase(options, confirm=True, warnings=warnings)
         export_options = ExportOptions(
             target=None if to_stdout else Path(options["target"]),
             batch_size=options["batch_size"],
@@ -198,9 +220,12 @@ class Command(BaseCommand):
             data_only=options["data_only"],
             zip=options["zip"],
             zip_name=options["zip_name"] or default_zip_name(),
-            passphrase=options["passphrase"],
+            passphrase=passphrase,
             lock_timeout=options["lock_timeout"],
             stdout=sys.stdout.buffer if to_stdout else None,
+            allow_shrink=options["allow_shrink"],
+            strict=options["strict"],
+            keep=options["keep"],
         )
         verbosity = options["verbosity"]
         # Reports go to stderr when stdout carries the zip.
@@ -213,17 +238,35 @@ class Command(BaseCommand):
         )
         kind = StreamingExporter if options["stream"] else ClassicExporter
         exporter = kind(load_plan(), export_options, BarProgress(show_bars))
-        try:
-            summary = exporter.run()
-        except ExportError as exc:
-            raise CommandError(str(exc)) from exc
+        for warning in warnings:
+            self.stderr.write(f"Warning: {warning}")
+        summary = exporter.run()
+        signum = interrupts.pending()
+        if signum is not None:
+            raise CommandError(
+                f"Stopped by {interrupts.Interrupted(signum)} after the export was committed: "
+                f"{summary.output} holds the new, complete export.",
+                returncode=128 + signum,
+            )
         if options["verify"]:
-            self.verify(Path(summary.output), options["passphrase"], verbosity)
-        if verbosity == 0:
-            return
+            self.verify(Path(summary.output), passphrase, verbosity)
+        if verbosity > 0:
+            self.report(summary, options, report, exporter.plan.documents_key)
+        for problem in summary.problems:
+            self.stderr.write(f"Problem: {problem.describe()}")
+        if summary.problems:
+            raise CommandError(
+                f"Exported with problems: {len(summary.problems)} document files could not be "
+                f"exported (listed above and in {summary.output}'s metadata.json); everything "
+                "else was.",
+                returncode=EXIT_PROBLEMS,
+            )
+
+    def report(self, summary, options, report, documents_key: str) -> None:
+        verbosity = options["verbosity"]
         for warning in summary.warnings:
             self.stderr.write(f"Warning: {warning}")
-        documents = summary.records.get(exporter.plan.documents_key, 0)
+        documents = summary.records.get(documents_key, 0)
         report.write(
             f"Exported {documents} documents to {summary.output} "
             f"({'stream' if options['stream'] else 'classic'}, {summary.elapsed:.1f} s)."
@@ -239,6 +282,25 @@ class Command(BaseCommand):
             f"  manifests: {summary.bytes_written / 1e6:.1f} MB written, "
             f"{summary.json_unchanged} unchanged"
         )
+        if summary.files_kept:
+            report.write(
+                f"  kept: {summary.files_kept} files of the previous export, in place of "
+                "sources that could not be copied"
+            )
+        if summary.temps_removed:
+            report.write(f"  leftovers of interrupted runs removed: {summary.temps_removed}")
+        if summary.foreign_files:
+            listing = "" if verbosity > 1 else " (-v 2 lists them)"
+            report.write(
+                f"  not ours: {summary.foreign_files} files in {summary.output} that no export "
+                f"of ours wrote were left alone{listing}"
+            )
+            if verbosity > 1:
+                for name in summary.foreign_names:
+                    report.write(f"    {name}")
+                more = summary.foreign_files - len(summary.foreign_names)
+                if more > 0:
+                    report.write(f"    ... and {more} more")
 
     def verify(self, output: Path, passphrase: str | None, verbosity: int) -> None:
         try:

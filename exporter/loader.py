@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.core.serializers.python import Deserializer
@@ -113,6 +114,31 @@ def sub_millisecond_fields(fields: dict[str, Any], model: type[models.Model]) ->
             if isinstance(field, models.DateTimeField | models.TimeField):
                 names.append(field.attname)
     return names
+
+
+@cache
+def known_field_names(model: type[models.Model]) -> frozenset[str]:
+    """The field names a record of ``model`` may carry: what Django's serializers write."""
+    meta = model._meta
+    return frozenset([f.name for f in meta.concrete_fields] + [f.name for f in meta.many_to_many])
+
+
+def unknown_fields(model: type[models.Model], fields: dict[str, Any]) -> list[str]:
+    """The names in a record's ``fields`` that ``model`` has no field for, in order."""
+    known = known_field_names(model)
+    return [name for name in fields if name not in known]
+
+
+def describe_unknown_fields(model: type[models.Model], names: list[str]) -> str:
+    """The problem of a record with fields its model does not have, and what to do."""
+    label = model._meta.label_lower
+    listed = ", ".join(repr(name) for name in names)
+    kind = "field" if len(names) == 1 else "fields"
+    return (
+        f"unknown {kind} {listed}: {label} has no such field here. The export was made by "
+        "another version of the archive's models: import it into the version that made it "
+        "(then upgrade), or remove the field from the record."
+    )
 
 
 class BatchLoader:

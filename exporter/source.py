@@ -17,19 +17,30 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from filelock import FileLock, Timeout
 
 from exporter.consistency import target_lock_path
 from exporter.sinks import validate_relpath
 from exporter.sinks.files import lock_directory
-from exporter.sinks.journal import JOURNAL_NAME, JournalError, roll_forward
+from exporter.sinks.journal import JournalError, roll_forward
+
+if TYPE_CHECKING:
+    from exporter.plan import ExportPlan
 
 CHUNK = 1 << 20
 MANIFEST = "manifest.json"
 METADATA = "metadata.json"
 SPLIT_SUFFIX = "-manifest.json"
+#: Top-level names the exporter keeps for itself (its commit journal, its file list, its run
+#: marker): never export data, never reported as files no record names.
+TOOL_PREFIX = ".document_exporter-"
+
+
+def is_tool_file(relpath: str) -> bool:
+    """Tell whether ``relpath`` is one of the exporter's own files at the top of an export."""
+    return "/" not in relpath and relpath.startswith(TOOL_PREFIX)
 
 
 class UnsafePath(ValueError):
@@ -151,9 +162,10 @@ class DirectorySource(ExportSource):
                 path = Path(directory) / name
                 if name.startswith(".") and name.endswith(".tmp"):
                     continue  # a temporary file of a running or killed export, never data
-                if name == JOURNAL_NAME and directory == str(self.root):
-                    continue  # the exporter's commit journal, never data
-                yield path.relative_to(self.root).as_posix()
+                relpath = path.relative_to(self.root).as_posix()
+                if is_tool_file(relpath):
+                    continue  # the exporter's journal, file list or run marker, never data
+                yield relpath
 
 
 class ZipSource(ExportSource):
@@ -171,7 +183,7 @@ class ZipSource(ExportSource):
 
     def iter_files(self) -> Iterator[str]:
         for info in self.zip.infolist():
-            if not info.is_dir():
+            if not info.is_dir() and not is_tool_file(info.filename):
                 yield info.filename
 
     def unsafe_members(self) -> list[str]:
@@ -185,6 +197,63 @@ class ZipSource(ExportSource):
 
     def close(self) -> None:
         self.zip.close()
+
+
+class MediaPaths:
+    """
+    The safety checks of a document record's file names, shared by document_importer (which
+    refuses the export) and verify_export (which reports each as a problem).
+
+    A name the record gives must be a safe relative name inside the export: not absolute, no
+    ``..``, no backslash, and (for a directory) no symlink leading out of it; for a zip the
+    member name itself is all there is. And the files an import of the record would write must
+    land inside the media directory (``plan.media_root``), whatever its fields say.
+    """
+
+    def __init__(self, source: ExportSource, plan: ExportPlan) -> None:
+        self.source = source
+        self.plan = plan
+        media = plan.media_root
+        self.media_root = Path(os.path.realpath(media)) if media is not None else None
+
+    def name_problem(self, name: Any) -> str | None:
+        """Why ``name`` cannot be read from the export, or None if it is safe."""
+        try:
+            self.source.check(name)
+            if isinstance(self.source, DirectorySource):
+                self.source.resolve(name)
+        except UnsafePath as exc:
+            return str(exc)
+        return None
+
+    def destinations(self, record: dict[str, Any]) -> tuple[Path | None, ...]:
+        """Where an import writes the record's original, thumbnail and archived version."""
+        files = self.plan.document_files
+        if files is None or files.destinations is None:
+            return ()
+        return tuple(files.destinations(record["pk"], record["fields"]))
+
+    def destination_problems(self, record: dict[str, Any]) -> list[str]:
+        """Why the files of ``record`` cannot be imported where its fields say; [] if they can."""
+        if self.media_root is None:
+            return []
+        try:
+            destinations = self.destinations(record)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return [
+                f"cannot tell where its files would be imported to ({type(exc).__name__}: {exc})."
+            ]
+        problems = []
+        for destination in destinations:
+            if destination is None:
+                continue
+            real = Path(os.path.realpath(destination))
+            if self.media_root not in real.parents:
+                problems.append(
+                    f"its file would be written to {destination}, outside the media directory "
+                    f"{self.media_root}."
+                )
+        return problems
 
 
 def open_export(path: Path) -> ExportSource:

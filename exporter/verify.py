@@ -4,12 +4,18 @@ Every manifest is parsed with ``ijson.items(f, "item")`` (the yajl2 C backend), 
 time; primary keys, references and file names go into a disk-backed ledger, so memory stays flat
 at any size. Problems are collected with where they are (manifest, record index, model, pk,
 file); the export is good only if there are none.
+
+Problems the export itself recorded in ``metadata.json`` (document files it could not export:
+missing, damaged, changed) are reported apart, as such, and the files they name are not
+reported again as missing or damaged.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,12 +30,66 @@ from exporter.base import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
 from exporter.batches import serialize_queryset_batched
 from exporter.encoding import classic_encode_record
 from exporter.ledger import Ledger
+from exporter.loader import describe_unknown_fields, unknown_fields
 from exporter.plan import ExportPlan
 from exporter.secrets import InvalidSecret, SecretCipher, decrypt_record
-from exporter.source import MANIFEST, METADATA, ExportSource, UnsafePath
+from exporter.source import MANIFEST, METADATA, ExportSource, MediaPaths
 
 MAX_REPORTED = 200
 EXPORT_KEYS = (FILE_NAME_KEY, THUMBNAIL_NAME_KEY, ARCHIVE_NAME_KEY)
+#: What reading a damaged zip member raises, besides OSError.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
+
+
+@dataclass(frozen=True)
+class RecordedProblem:
+    """A document file the export could not export, as its ``metadata.json`` records it."""
+
+    document: Any
+    title: str
+    #: "original", "thumbnail" or "archive".
+    file: str
+    #: The file's name in the export; absent from it unless ``kept_previous_copy``.
+    export_name: str
+    #: Where the file was looked for in the media directory.
+    source: str
+    #: "missing", "damaged", "changed" (or another word the exporter chose).
+    problem: str
+    detail: str
+    kept_previous_copy: bool
+
+    def describe(self) -> str:
+        text = f"document {self.document} ({self.title!r}): {self.file} {self.export_name} "
+        text += self.problem
+        if self.detail:
+            text += f": {self.detail.rstrip('.')}"
+        if self.kept_previous_copy:
+            return text + "; the export holds the previous export's copy of it."
+        return text + "; the export has no copy of it."
+
+
+def recorded_problems(metadata: dict[str, Any]) -> list[RecordedProblem]:
+    """The problems ``metadata.json`` records ([] if none); ValueError if they are malformed."""
+    entries = metadata.get("problems") or []
+    if not isinstance(entries, list):
+        raise ValueError(f'{METADATA}: "problems" is not a list.')
+    problems = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("export_name"), str):
+            raise ValueError(f'{METADATA}: problem {index} is not an object with an "export_name".')
+        problems.append(
+            RecordedProblem(
+                document=entry.get("document"),
+                title=str(entry.get("title", "")),
+                file=str(entry.get("file", "file")),
+                export_name=entry["export_name"],
+                source=str(entry.get("source", "")),
+                problem=str(entry.get("problem", "not exported")),
+                detail=str(entry.get("detail", "")),
+                kept_previous_copy=entry.get("kept_previous_copy") is True,
+            )
+        )
+    return problems
 
 
 @dataclass
@@ -38,6 +98,11 @@ class VerifyReport:
     #: Problems beyond the first MAX_REPORTED are counted, not kept.
     more_problems: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: The problems the export recorded itself (files it could not export), described.
+    recorded: list[str] = field(default_factory=list)
+    #: The export could not be verified at all (missing, unreadable, not an export): the
+    #: problem says why.
+    unverifiable: bool = False
     records: Counter = field(default_factory=Counter)
     manifests: int = 0
     files_checked: int = 0
@@ -45,7 +110,18 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
+        """No problem but those the export recorded itself."""
         return not self.problems
+
+    @property
+    def clean(self) -> bool:
+        """No problem at all, recorded or not."""
+        return self.ok and not self.recorded
+
+    def fatal(self, message: str) -> None:
+        """The export cannot be verified: ``message`` says why."""
+        self.unverifiable = True
+        self.problem(message)
 
     def problem(self, message: str) -> None:
         if len(self.problems) < MAX_REPORTED:
@@ -94,6 +170,13 @@ def read_metadata(source: ExportSource) -> dict[str, Any]:
     return metadata
 
 
+def describe_os_error(exc: BaseException) -> str:
+    """An I/O error in a few words, without a trailing period."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc).rstrip(".") or type(exc).__name__
+
+
 def read_back(db_record: dict[str, Any]) -> dict[str, Any]:
     """A database record as ijson would read it from a manifest: encoded, floats as Decimal."""
     return json.loads(classic_encode_record(db_record), parse_float=Decimal)
@@ -121,6 +204,9 @@ class ExportVerifier:
         self.unreadable = False
         self.cipher: SecretCipher | None = None
         self.contents: dict[str, Any] = {}
+        #: The export's recorded problems, by the export name of the file they concern.
+        self.recorded: dict[str, RecordedProblem] = {}
+        self.paths = MediaPaths(source, plan)
         self._models: dict[str, type[models.Model] | None] = {}
         self._relations: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
         self.plan_models = {s.queryset().model._meta.label_lower for s in plan.sections}
@@ -129,17 +215,23 @@ class ExportVerifier:
         report = self.report
         report.warnings.extend(self.source.notes)
         if self.source.unfinished is not None:
-            report.problem(self.source.unfinished)
+            report.fatal(self.source.unfinished)
             return report
         try:
             metadata = read_metadata(self.source)
         except ValueError as exc:
-            report.problem(str(exc))
+            report.fatal(str(exc))
+            return report
+        except (OSError, *ZIP_ERRORS) as exc:
+            report.fatal(f"{METADATA} cannot be read: {describe_os_error(exc)}.")
             return report
         self.contents = metadata.get("contents", {})
+        if not isinstance(self.contents, dict):
+            self.contents = {}
         self.setup_cipher(metadata)
+        self.read_recorded(metadata)
         if not self.source.exists(MANIFEST):
-            report.problem(f"{MANIFEST} is missing from {self.source.location}.")
+            report.fatal(f"{MANIFEST} is missing from {self.source.location}.")
             return report
         self.ledger = Ledger()
         try:
@@ -169,6 +261,16 @@ class ExportVerifier:
         except (ValueError, TypeError) as exc:
             self.report.problem(f"{METADATA}: unusable encryption parameters: {exc}")
 
+    def read_recorded(self, metadata: dict[str, Any]) -> None:
+        try:
+            problems = recorded_problems(metadata)
+        except ValueError as exc:
+            self.report.problem(str(exc))
+            return
+        for problem in problems:
+            self.report.recorded.append(problem.describe())
+            self.recorded[problem.export_name] = problem
+
     # -- manifests -----------------------------------------------------------------------------
 
     def check_manifest(self, relpath: str) -> None:
@@ -178,6 +280,14 @@ class ExportVerifier:
             with self.source.open(relpath) as stream:
                 for index, record in enumerate(read_records(stream)):
                     self.check_record(relpath, index, record, db_records)
+        except OSError as exc:
+            self.unreadable = True
+            self.report.fatal(f"{relpath} cannot be read: {describe_os_error(exc)}.")
+            return
+        except ZIP_ERRORS as exc:
+            self.unreadable = True
+            self.report.problem(f"{relpath}: the zip member is damaged ({exc}).")
+            return
         except ijson.JSONError as exc:
             self.unreadable = True
             reason = describe_json_error(exc)
@@ -208,6 +318,9 @@ class ExportVerifier:
         if not isinstance(fields, dict):
             self.report.problem(f"{where}: fields is not an object.")
             return
+        unknown = unknown_fields(model, fields)
+        if unknown:
+            self.report.problem(f"{where}: {describe_unknown_fields(model, unknown)}")
         self.ledger.add_record(label, pk, where)
         self.report.records[label] += 1
         self.collect_references(where, model, fields)
@@ -219,7 +332,9 @@ class ExportVerifier:
         elif self.against_db:
             self.compare_with_db(where, record, self.db_record(model, pk))
 
-    def model(self, label: str) -> type[models.Model] | None:
+    def model(self, label: Any) -> type[models.Model] | None:
+        if not isinstance(label, str):
+            return None
         if label not in self._models:
             try:
                 self._models[label] = apps.get_model(label)
@@ -271,7 +386,11 @@ class ExportVerifier:
     # -- files ---------------------------------------------------------------------------------
 
     def check_files(self, where: str, record: dict[str, Any]) -> None:
+        """The record's file names and files; its files' place once imported (the importer's
+        checks, :class:`exporter.source.MediaPaths`)."""
         fields = record["fields"]
+        for problem in self.paths.destination_problems(record):
+            self.report.problem(f"{where}: {problem}")
         expected = [
             (FILE_NAME_KEY, "originals", fields.get("checksum")),
             (THUMBNAIL_NAME_KEY, "thumbnails", None),
@@ -283,10 +402,9 @@ class ExportVerifier:
                 if key == THUMBNAIL_NAME_KEY and self.contents.get("thumbnails", True):
                     self.report.problem(f"{where}: no thumbnail is named.")
                 continue
-            try:
-                self.source.check(relpath)
-            except UnsafePath as exc:
-                self.report.problem(f"{where}: {exc}")
+            unsafe = self.paths.name_problem(relpath)
+            if unsafe is not None:
+                self.report.problem(f"{where}: {unsafe}")
                 continue
             self.ledger.add_name(relpath)
             if not self.contents.get(kind, True):
@@ -294,20 +412,29 @@ class ExportVerifier:
             self.check_file(where, relpath, checksum)
 
     def check_file(self, where: str, relpath: str, checksum: str | None) -> None:
-        try:
-            exists = self.source.exists(relpath)
-        except UnsafePath as exc:
-            self.report.problem(f"{where}: {exc}")
-            return
-        if not exists:
-            self.report.problem(f"{where}: file {relpath} is missing.")
+        # A file the export recorded as a problem is reported as that, not again here.
+        recorded = self.recorded.get(relpath)
+        if not self.source.exists(relpath):
+            if recorded is None:
+                self.report.problem(f"{where}: file {relpath} is missing.")
+            elif recorded.kept_previous_copy:
+                self.report.problem(
+                    f"{where}: file {relpath} is missing, although the export recorded that it "
+                    "kept the previous export's copy of it."
+                )
             return
         self.report.files_checked += 1
         if not self.checksums or checksum is None:
             return
-        digest, size = self.source.sha256(relpath)
+        try:
+            digest, size = self.source.sha256(relpath)
+        except (OSError, *ZIP_ERRORS) as exc:
+            self.report.problem(
+                f"{where}: file {relpath} cannot be read: {describe_os_error(exc)}."
+            )
+            return
         self.report.bytes_hashed += size
-        if digest != checksum:
+        if digest != checksum and recorded is None:
             self.report.problem(
                 f"{where}: file {relpath} has sha256 {digest}, the record says {checksum}."
             )

@@ -2,22 +2,94 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 import sys
+import zipfile
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from tqdm import tqdm
 
-from exporter.importing import ArchiveImporter, ImportFailed, ImportOptions
-from exporter.management.commands.document_exporter import BarProgress, batch_size
+from exporter.batches import DEFAULT_BATCH_SIZE
+from exporter.importing import ArchiveImporter, ImportOptions
+from exporter.management.cli import (
+    EXIT_PROBLEMS,
+    PASSPHRASE_ENV,
+    ArchiveCommand,
+    add_passphrase_arguments,
+    batch_size_option,
+    resolve_passphrase,
+)
+from exporter.options import ExportProgress
 from exporter.plan import load_plan
-from exporter.source import open_export
+from exporter.source import ExportSource, open_export
+from exporter.verify import read_metadata
 
 
-class Command(BaseCommand):
+class BarProgress(ExportProgress):
+    """Two tqdm bars on standard error: documents (with their total) and bytes copied."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.documents: tqdm | None = None
+        self.bytes: tqdm | None = None
+
+    def start(self, documents: int) -> None:
+        if not self.enabled:
+            return
+        self.documents = tqdm(total=documents, unit="doc", desc="documents", position=0)
+        self.bytes = tqdm(
+            unit="B", unit_scale=True, unit_divisor=1024, desc="files copied", position=1
+        )
+
+    def document_done(self) -> None:
+        if self.documents is not None:
+            self.documents.update()
+
+    def bytes_copied(self, count: int) -> None:
+        if self.bytes is not None:
+            self.bytes.update(count)
+
+    def finish(self) -> None:
+        for bar in (self.documents, self.bytes):
+            if bar is not None:
+                bar.close()
+        self.documents = self.bytes = None
+
+
+def passphrase_origin(options: dict[str, Any]) -> str:
+    """Where the passphrase of this run came from, for messages."""
+    if options.get("passphrase") is not None:
+        return "--passphrase"
+    if options.get("passphrase_file"):
+        return f"--passphrase-file {options['passphrase_file']}"
+    if options.get("ask_passphrase"):
+        return "--ask-passphrase"
+    return f"the {PASSPHRASE_ENV} environment variable"
+
+
+def is_encrypted(source: ExportSource) -> bool:
+    """Whether the export's metadata says its secrets are encrypted (False if unreadable:
+    the importer then says what is wrong with it)."""
+    try:
+        return bool(read_metadata(source).get("encryption"))
+    except (ValueError, OSError, zipfile.BadZipFile, AttributeError):
+        return False
+
+
+class Command(ArchiveCommand):
     help = (
         "Import an export made by document_exporter (a directory or a .zip) into an empty "
         "database and media directory, in one transaction and in flat memory."
     )
+    exit_status_help = (
+        "Exit status: 0 imported; 1 failed (the message says why and what was left as it was); "
+        "2 bad usage; 3 imported with problems (files the export recorded as problems, listed "
+        "as warnings, were not imported); 130 or 143 stopped by SIGINT or SIGTERM."
+    )
+    failure_note = "Nothing was changed."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("source", help="The export directory or zip file.")
@@ -27,23 +99,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--files-only",
             action="store_true",
-            help="Copy the files only (resume after a failed file stage).",
+            help="Copy the files only (resume after a failed or interrupted file stage).",
         )
-        parser.add_argument(
-            "--passphrase",
-            default=None,
-            help="The passphrase the export's secrets were encrypted with.",
-        )
+        add_passphrase_arguments(parser, "The passphrase the export's secrets were encrypted with.")
         parser.add_argument(
             "--batch-size",
-            type=batch_size,
-            default=500,
-            help="Rows inserted per bulk_create (default 500).",
+            type=batch_size_option,
+            default=DEFAULT_BATCH_SIZE,
+            help=f"Rows inserted per bulk_create (default {DEFAULT_BATCH_SIZE}).",
         )
         parser.add_argument(
             "--force",
             action="store_true",
-            help="Load even into a database that already holds rows.",
+            help="Import even into a database that already holds rows (content types and "
+            "permissions aside) or a media directory that already holds files; files of the "
+            "same name are overwritten.",
         )
         parser.add_argument(
             "--no-progress-bar", action="store_true", help="Do not show progress bars."
@@ -51,11 +121,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         if options["data_only"] and options["files_only"]:
-            raise CommandError("--data-only and --files-only exclude each other: pick one.")
+            raise CommandError(
+                "--data-only and --files-only exclude each other: pick one.", returncode=2
+            )
+        warnings: list[str] = []
+        passphrase = resolve_passphrase(options, confirm=False, warnings=warnings)
+        for warning in warnings:
+            self.stderr.write(f"Warning: {warning}")
         try:
             source = open_export(Path(options["source"]))
-        except ValueError as exc:
-            raise CommandError(f"Cannot import: {exc}") from exc
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise CommandError(f"Cannot import: {exc}") from None
         if source.unfinished is not None:
             source.close()
             raise CommandError(f"Cannot import: {source.unfinished}")
@@ -64,31 +140,64 @@ class Command(BaseCommand):
         show_bars = (
             not options["no_progress_bar"] and options["verbosity"] > 0 and sys.stderr.isatty()
         )
-        import_options = ImportOptions(
-            data_only=options["data_only"],
-            files_only=options["files_only"],
-            passphrase=options["passphrase"],
-            batch_size=options["batch_size"],
-            force=options["force"],
-        )
         with source:
-            try:
-                summary = ArchiveImporter(
-                    source, load_plan(), import_options, BarProgress(show_bars)
-                ).run()
-            except ImportFailed as exc:
-                raise CommandError(str(exc)) from exc
-        if options["verbosity"] == 0:
-            return
-        self.stdout.write(
-            f"Imported {sum(summary.records.values())} records from {source.location} "
-            f"in {summary.elapsed:.1f} s."
-        )
-        if summary.records:
-            self.stdout.write(
-                "  records: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.records.items()))
+            if passphrase is None and is_encrypted(source) and stdin_is_a_terminal():
+                passphrase = getpass.getpass("Passphrase of the export's secrets: ")
+            import_options = ImportOptions(
+                data_only=options["data_only"],
+                files_only=options["files_only"],
+                passphrase=passphrase,
+                batch_size=options["batch_size"],
+                force=options["force"],
+                passphrase_origin=passphrase_origin(options) if passphrase is not None else "",
             )
-        self.stdout.write(
-            f"  files: {summary.files_copied} copied ({summary.bytes_copied / 1e6:.1f} MB), "
-            f"{summary.files_skipped} already in place"
-        )
+            importer = ArchiveImporter(source, load_plan(), import_options, BarProgress(show_bars))
+            try:
+                summary = importer.run()
+            except BaseException:
+                # What a failure or an interruption leaves depends on where it landed.
+                self.failure_note = importer.failure_note
+                raise
+        self.failure_note = importer.failure_note
+        if options["verbosity"] > 0:
+            self.stdout.write(
+                f"Imported {sum(summary.records.values())} records from {source.location} "
+                f"in {summary.elapsed:.1f} s."
+            )
+            if summary.records:
+                self.stdout.write(
+                    "  records: "
+                    + ", ".join(f"{k} {v}" for k, v in sorted(summary.records.items()))
+                )
+            if not options["data_only"]:
+                not_imported = (
+                    f", {summary.files_not_imported} not imported (recorded as problems)"
+                    if summary.files_not_imported
+                    else ""
+                )
+                self.stdout.write(
+                    f"  files: {summary.files_copied} copied "
+                    f"({summary.bytes_copied / 1e6:.1f} MB), "
+                    f"{summary.files_skipped} already in place{not_imported}"
+                )
+        if summary.temps_removed:
+            self.stderr.write(
+                f"Warning: removed {summary.temps_removed} temporary files an earlier, "
+                "stopped import had left in the media directory."
+            )
+        if summary.problems:
+            for problem in summary.problems:
+                self.stderr.write(f"Warning: {problem}")
+            raise CommandError(
+                f"Imported with problems: the export recorded {len(summary.problems)} document "
+                f"files as problems ({summary.files_not_imported} not imported), listed above. "
+                "Restore those files from an older backup if you have one.",
+                returncode=EXIT_PROBLEMS,
+            )
+
+
+def stdin_is_a_terminal() -> bool:
+    try:
+        return sys.stdin is not None and os.isatty(sys.stdin.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from exporter.management.cli import (
+    EXIT_FAILED,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    ArchiveCommand,
+    add_passphrase_arguments,
+    resolve_passphrase,
+)
 from exporter.plan import load_plan
 from exporter.source import open_export
 from exporter.verify import ExportVerifier, VerifyReport
+
+#: verify_export's exit status when the export cannot be verified at all.
+EXIT_CANNOT_VERIFY = EXIT_USAGE
 
 
 def print_report(command: BaseCommand, report: VerifyReport, location: str) -> None:
     """The summary and every problem of a verification, as the commands show them."""
     for warning in report.warnings:
         command.stderr.write(f"Warning: {warning}")
+    for recorded in report.recorded:
+        command.stderr.write(f"Recorded by the export: {recorded}")
     for problem in report.problems:
         command.stderr.write(f"Problem: {problem}")
     if report.more_problems:
         command.stderr.write(f"... and {report.more_problems} more problems.")
+    if report.unverifiable:
+        return
     counts = ", ".join(f"{label} {count}" for label, count in sorted(report.records.items()))
     command.stdout.write(
         f"Verified {location}: {report.manifests} manifests, {sum(report.records.values())} "
@@ -27,17 +44,25 @@ def print_report(command: BaseCommand, report: VerifyReport, location: str) -> N
     )
 
 
-class Command(BaseCommand):
+class Command(ArchiveCommand):
     help = (
         "Verify an export (a directory or a .zip): JSON, records, references, files and their "
         "checksums, and secrets, reading manifests as a stream in flat memory."
     )
+    exit_status_help = (
+        "Exit status: 0 verified; 1 problems found (each listed); 2 could not verify (SOURCE "
+        "missing, unreadable or not an export) or bad usage; 3 verified, except for problems "
+        "the export itself recorded (document files it could not export, listed); 130 or 143 "
+        "stopped by SIGINT or SIGTERM."
+    )
+    failure_note = "Nothing was changed."
+
+    def needs_database(self, options: dict[str, Any]) -> bool:
+        return bool(options.get("against_db"))
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("source", help="The export directory or zip file.")
-        parser.add_argument(
-            "--passphrase", default=None, help="Check that every encrypted secret decrypts with it."
-        )
+        add_passphrase_arguments(parser, "Check that every encrypted secret decrypts with it.")
         parser.add_argument(
             "--against-db",
             action="store_true",
@@ -50,19 +75,40 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        warnings: list[str] = []
+        passphrase = resolve_passphrase(options, confirm=False, warnings=warnings)
+        for warning in warnings:
+            self.stderr.write(f"Warning: {warning}")
         try:
             source = open_export(Path(options["source"]))
-        except ValueError as exc:
-            raise CommandError(f"Cannot verify: {exc}") from exc
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise CommandError(f"Cannot verify: {exc}", returncode=EXIT_CANNOT_VERIFY) from None
         with source:
             report = ExportVerifier(
                 source,
                 load_plan(),
-                passphrase=options["passphrase"],
+                passphrase=passphrase,
                 against_db=options["against_db"],
                 checksums=not options["no_checksums"],
             ).run()
         print_report(self, report, source.location)
+        if report.unverifiable:
+            raise CommandError(
+                f"Cannot verify {source.location}: see the problem above.",
+                returncode=EXIT_CANNOT_VERIFY,
+            )
+        recorded = len(report.recorded)
         if not report.ok:
             total = len(report.problems) + report.more_problems
-            raise CommandError(f"Verification failed: {total} problems in {source.location}.")
+            also = f" (and {recorded} recorded by the export itself)" if recorded else ""
+            raise CommandError(
+                f"Verification failed: {total} problems in {source.location}{also}.",
+                returncode=EXIT_FAILED,
+            )
+        if recorded:
+            raise CommandError(
+                f"Verified {source.location}, except for {recorded} problems the export "
+                "recorded itself (listed above): those document files are not in the export, "
+                "or only as the previous export's copy.",
+                returncode=EXIT_PROBLEMS,
+            )

@@ -348,7 +348,8 @@ class ArchiveExporter:
         if self.cipher is not None:
             metadata["encryption"] = self.cipher.metadata()
         # Read by the next run's shrink guard and by verify_export.
-        metadata["counts"] = dict(self.summary.records)
+        records = self.summary.records
+        metadata["counts"] = {section.key: records[section.key] for section in self.plan.sections}
         metadata["problems"] = [problem.as_json() for problem in self.summary.problems]
         return metadata
 

@@ -22,9 +22,11 @@ from typing import BinaryIO
 from exporter import interrupts
 from exporter.sinks.base import FILE, JSON, ExportSink, JsonEntry
 from exporter.sinks.file_list import (
+    FILE_LIST_NAME,
     RUN_MARKER_NAME,
     is_reserved_name,
     load_file_list,
+    stage_file_list,
     write_file_list,
 )
 from exporter.sinks.files import (
@@ -179,15 +181,21 @@ class DirectorySink(ExportSink):
         return True
 
     def finish(self) -> None:
+        # The journal makes the renames all or nothing: a kill between two of them would leave
+        # a new document file under the previous manifest; the journal lets the next run (or a
+        # reader) complete them.
+        journaled = self.ledger.db.execute("SELECT 1 FROM staged LIMIT 1").fetchone() is not None
+        if journaled:
+            # Renamed last with the rest: a list of every name, this run's and the earlier
+            # ones, so that a commit completed by a roll forward still knows what is ours.
+            # The exact list replaces it after the sweep.
+            temp = stage_file_list(self.target, self._all_names(), register=self.in_flight.add)
+            self._stage(FILE_LIST_NAME, temp, JSON)
         # Every staged file's data is durable before the first rename, or a crash could leave a
         # destination renamed but empty. One sync of the file system for all of them: a sync
         # per file costs a journal commit each, most of a full copy's time.
         staged = self.ledger.db.execute("SELECT parent, temp FROM staged")
         sync_files(self.target, (self._path(parent, temp) for parent, temp in staged))
-        # The journal makes the renames all or nothing: a kill between two of them would leave
-        # a new document file under the previous manifest; the journal lets the next run (or a
-        # reader) complete them.
-        journaled = self.ledger.db.execute("SELECT 1 FROM staged LIMIT 1").fetchone() is not None
         if journaled:
             self._commit_begun = True
             write_journal(self.target, self._renames(), removals=self._stale_split_manifests())
@@ -374,6 +382,16 @@ class DirectorySink(ExportSink):
             for (relpath,) in self.ledger.db.execute(query):
                 if not is_reserved_name(relpath):
                     yield relpath
+
+    def _all_names(self) -> Iterator[str]:
+        """This run's names, then those of earlier runs' file list that this run did not write."""
+        query = (
+            "SELECT relpath FROM names UNION ALL SELECT relpath FROM previous"
+            " WHERE relpath NOT IN (SELECT relpath FROM names)"
+        )
+        for (relpath,) in self.ledger.db.execute(query):
+            if not is_reserved_name(relpath):
+                yield relpath
 
     def _in_previous(self, relpath: str) -> bool:
         query = "SELECT 1 FROM previous WHERE relpath = ?"

@@ -37,6 +37,7 @@ __all__ = [
     "RUN_MARKER_NAME",
     "is_reserved_name",
     "load_file_list",
+    "stage_file_list",
     "write_file_list",
 ]
 
@@ -85,6 +86,23 @@ def load_file_list(target: Path, db: sqlite3.Connection, table: str) -> bool:
                 rows.clear()
     db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?)", rows)
     return True
+
+
+def stage_file_list(
+    target: Path, names: Iterable[str], *, register: Callable[[Path], object] | None = None
+) -> Path:
+    """Write a file list of ``names`` to a new temporary file next to ``target``'s list and
+    return its path, for a commit to rename into place."""
+    temp, fd = create_temp(target / FILE_LIST_NAME, 0o644, register=register)
+    try:
+        with open(fd, "wb") as file:
+            file.write(_HEADER)
+            for name in names:
+                file.write(orjson.dumps(name) + b"\n")
+    except BaseException:
+        remove_quietly(temp)
+        raise
+    return temp
 
 
 def write_file_list(

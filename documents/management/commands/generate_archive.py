@@ -4,36 +4,37 @@ from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 from tqdm import tqdm
 
 from documents.generator import ArchiveNotEmpty, generate_archive
+from exporter.management.cli import ArchiveCommand, whole_number_option
+from exporter.options import UsageError
 
 
-def whole_number(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise CommandError(f"expected a whole number, got {value!r}") from None
-    return number
-
-
-class Command(BaseCommand):
+class Command(ArchiveCommand):
     help = (
         "Generate a deterministic synthetic document archive (rows and files) into an empty "
         "database. The same --seed always gives the same rows and file bytes."
     )
+    failure_note = "If it stopped part-way, empty the database with `manage.py flush` first."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--documents", type=whole_number, required=True, help="How many documents to create."
+            "--documents",
+            type=whole_number_option,
+            required=True,
+            help="How many documents to create.",
         )
         parser.add_argument(
-            "--seed", type=whole_number, default=0, help="Seed of the random stream (default 0)."
+            "--seed",
+            type=whole_number_option,
+            default=0,
+            help="Seed of the random stream (default 0).",
         )
         parser.add_argument(
             "--content-kb",
-            type=whole_number,
+            type=whole_number_option,
             default=4,
             help="Kilobytes (thousands of characters) of OCR text per document.",
         )
@@ -44,7 +45,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--batch-size",
-            type=whole_number,
+            type=whole_number_option,
             default=2000,
             help="Documents inserted per bulk_create batch (default 2000).",
         )
@@ -53,11 +54,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        for name in ("documents", "content_kb"):
-            if options[name] < 0:
-                raise CommandError(f"--{name.replace('_', '-')} must be 0 or more")
         if options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1")
+            raise UsageError("--batch-size must be at least 1.")
         started = time.monotonic()
         bar = tqdm(
             total=options["documents"],
@@ -75,7 +73,7 @@ class Command(BaseCommand):
                     progress=bar.update,
                 )
         except ArchiveNotEmpty as exc:
-            raise CommandError(
+            raise UsageError(
                 f"Cannot generate into this database: {exc}. Point ARCHIVE_DATA_DIR (or "
                 "DATABASE_URL) at a fresh archive, or empty this one with `manage.py flush`."
             ) from exc

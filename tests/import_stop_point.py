@@ -1,0 +1,79 @@
+"""``tests.stop_point`` with two more kinds of event, in the importer's file stage.
+
+``python -m tests.import_stop_point <manage.py arguments>`` with ``STOP_AT=<kind>:<n>`` runs
+the command until the n-th event of that kind and freezes it there (SIGSTOP), as
+``tests.stop_point`` does, which this runner installs too (``bulk``, ``replace``, ...). The
+test then sends SIGINT or SIGTERM and SIGCONT: the signal lands exactly there. Kinds added:
+
+* ``temp``: a temporary file created in the media directory, just after ``os.open`` created
+  it and before the caller got its descriptor (the moment a bare ``try`` around the copy
+  would miss);
+* ``copy``: a write of a chunk into the importer's temporary copy (``os.fdopen``), flushed,
+  so that a partial temporary file is on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests import stop_point
+
+
+def install() -> None:
+    from django.conf import settings
+
+    from exporter.sinks.files import is_temp_name
+
+    stop_point.install()
+    media = str(Path(settings.MEDIA_ROOT).resolve())
+    real_open = os.open
+    real_fdopen = os.fdopen
+
+    def watched_os_open(path: Any, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
+        fd = real_open(path, flags, mode, **kwargs)
+        name = os.fspath(path)
+        if flags & os.O_CREAT and name.startswith(media) and is_temp_name(os.path.basename(name)):
+            stop_point.stop_if_due("temp", name)
+        return fd
+
+    def watched_fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        opened = real_fdopen(fd, mode, *args, **kwargs)
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if "w" not in mode or not path.startswith(media):
+            return opened
+        return stop_point.WatchedFile(opened, "copy", path)
+
+    os.open = watched_os_open
+    os.fdopen = watched_fdopen
+
+
+def spawn(manage_args: list[str], env: dict[str, str], stop_at: str) -> subprocess.Popen:
+    """``manage.py *manage_args`` under this runner, frozen at ``stop_at``."""
+    env = dict(env, STOP_AT=stop_at)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.import_stop_point", *manage_args],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def main(argv: list[str]) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archive.settings")
+    import django
+    from django.core.management import execute_from_command_line
+
+    django.setup()
+    install()
+    execute_from_command_line(["manage.py", *argv])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -350,3 +350,33 @@ def test_help_documents_force_and_the_exit_statuses(tmp_path):
     assert "a media directory that already holds files" in text
     assert "0 imported; 1 failed" in text and "3 imported with problems" in text
     assert "130 or 143" in text
+
+
+def test_a_partial_export_verifies_and_imports_with_status_3(archive, tmp_path):
+    """The exporter's own record of a missing original, end to end."""
+    from django.core.management import CommandError
+
+    document = Document.global_objects.order_by("pk").first()
+    document.source_path.unlink()
+    target = tmp_path / "e"
+    target.mkdir()
+    with pytest.raises(CommandError) as exported:
+        export(target)
+    assert exported.value.returncode == 3
+    verified = subprocess.run(
+        [sys.executable, "manage.py", "verify_export", str(target)],
+        cwd=ROOT,
+        env=environment(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    assert verified.returncode == 3, verified.stderr
+    assert f"Recorded by the export: document {document.pk} ({document.title!r})" in (
+        verified.stderr
+    )
+    wipe(archive)
+    done = import_(target, "--no-progress-bar", data_dir=tmp_path)
+    assert done.returncode == 3, done.stderr
+    assert f"Warning: Recorded by the export: document {document.pk}" in done.stderr
+    assert Document.global_objects.count() == DOCUMENTS
+    assert not document.source_path.exists()

@@ -19,6 +19,7 @@ from django.core import serializers
 from exporter.base import MANIFEST, ArchiveExporter, writing
 from exporter.encoding import classic_dumps
 from exporter.sinks import DirectorySink, ExportSink
+from exporter.sinks.file_list import is_reserved_name
 
 
 class ClassicExporter(ArchiveExporter):
@@ -30,8 +31,8 @@ class ClassicExporter(ArchiveExporter):
                 with copies:
                     self.write_everything(copies)
                 for path in sorted(Path(scratch).rglob("*")):
-                    if path.is_file():
-                        relpath = path.relative_to(scratch).as_posix()
+                    relpath = path.relative_to(scratch).as_posix()
+                    if path.is_file() and not is_reserved_name(relpath):
                         if relpath.endswith(".json"):
                             entry = sink.open_json(relpath)
                             entry.write(path.read_bytes())

@@ -374,21 +374,16 @@ class DirectorySink(ExportSink):
             yield relpath
 
     def _own_names(self) -> Iterator[str]:
-        """What the new file list names: this run's names, then those kept of earlier runs."""
-        for query in (
-            "SELECT relpath FROM names ORDER BY rowid",
-            "SELECT relpath FROM carried ORDER BY id",
-        ):
-            for (relpath,) in self.ledger.db.execute(query):
-                if not is_reserved_name(relpath):
-                    yield relpath
+        """What the new file list names: this run's names and those kept of earlier runs."""
+        # Sorted: the list does not depend on the order the files were written in.
+        query = "SELECT relpath FROM names UNION SELECT relpath FROM carried ORDER BY relpath"
+        for (relpath,) in self.ledger.db.execute(query):
+            if not is_reserved_name(relpath):
+                yield relpath
 
     def _all_names(self) -> Iterator[str]:
-        """This run's names, then those of earlier runs' file list that this run did not write."""
-        query = (
-            "SELECT relpath FROM names UNION ALL SELECT relpath FROM previous"
-            " WHERE relpath NOT IN (SELECT relpath FROM names)"
-        )
+        """This run's names and every name of the earlier file list."""
+        query = "SELECT relpath FROM names UNION SELECT relpath FROM previous ORDER BY relpath"
         for (relpath,) in self.ledger.db.execute(query):
             if not is_reserved_name(relpath):
                 yield relpath

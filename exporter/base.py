@@ -144,6 +144,8 @@ class ArchiveExporter:
             try:
                 if len(validate_relpath(f"{options.zip_name}.zip")) != 1:
                     raise ValueError("it holds a slash")
+                if options.zip_name.startswith("."):
+                    raise ValueError("a hidden file is easily lost, and the tool's own are")
             except ValueError:
                 raise UsageError(
                     f"--zip-name {options.zip_name!r} is not a plain file name: give a name "

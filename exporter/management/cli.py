@@ -232,7 +232,11 @@ class ArchiveCommand(BaseCommand):
             raise CommandError(str(exc), returncode=EXIT_USAGE) from None
         except ExportError as exc:
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
-        except DatabaseLibraryError as exc:
+        except Exception as exc:
+            # Django's wrapped errors, and the driver's own (raw cursors raise those).
+            driver_error = getattr(connections[DEFAULT_DB_ALIAS].Database, "Error", ())
+            if not isinstance(exc, (DatabaseLibraryError, driver_error)):
+                raise
             raise CommandError(
                 f"The {describe_database()} failed: {first_line(exc)}. {self.failure_note}",
                 returncode=EXIT_FAILED,

@@ -151,9 +151,10 @@ def test_lock_timeout_waits_for_the_other_exporter(archive, tmp_path):
 
 
 def test_quiet_mode_prints_nothing(archive, tmp_path):
+    (tmp_path / "export").mkdir()
     done = run_manage(
         "document_exporter",
-        str(tmp_path),
+        str(tmp_path / "export"),
         "--stream",
         "-v",
         "0",

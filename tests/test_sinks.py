@@ -18,6 +18,7 @@ import pytest
 
 from exporter.sinks import DirectorySink, JsonEntry, SinkSummary, ZipSink, validate_relpath
 from exporter.sinks.base import SourceChanged
+from exporter.sinks.file_list import FILE_LIST_NAME, is_reserved_name
 from exporter.sinks.zipped import zip_date_time
 
 OLD_NS = 1_500_000_000 * 10**9
@@ -58,6 +59,17 @@ def snapshot(root: Path) -> dict[str, tuple]:
 
 def temporaries(root: Path) -> list[str]:
     return sorted(str(path.relative_to(root)) for path in root.rglob("*.tmp"))
+
+
+def listing(directory: Path) -> list[str]:
+    """The names in ``directory``, but for the tool's own files (its file list)."""
+    return sorted(name for name in os.listdir(directory) if not is_reserved_name(name))
+
+
+def as_earlier_exports_wrote(target: Path, *names: str) -> None:
+    """Name files in ``target``'s file list, as earlier exports of ours leave it."""
+    lines = "".join(f'"{name}"\n' for name in names)
+    (target / FILE_LIST_NAME).write_text(f"document_exporter file list 1\n{lines}")
 
 
 def umask() -> int:
@@ -335,9 +347,11 @@ def test_failure_mid_rename_leaves_the_commit_to_roll_forward(
     # The commit had begun: nothing is undone, the journal and the files still to rename stay.
     assert (target / "manifest.json").read_bytes() == old_manifest
     assert (target / JOURNAL_NAME).is_file()
-    assert len(temporaries(target)) == 2
+    # The manifest and the file list are still to rename.
+    assert len(temporaries(target)) == 3
     done = roll_forward(target)
-    assert done is not None and (done.entries, done.renamed) == (3, 2)
+    # Four renames, and the split manifest the new export no longer has, removed.
+    assert done is not None and (done.entries, done.renamed, done.removed) == (5, 3, 1)
     assert (target / "manifest.json").read_bytes() == b"[new]"
     assert (target / "new/deep/new.pdf").is_file()
     assert temporaries(target) == [] and not (target / JOURNAL_NAME).exists()
@@ -362,7 +376,11 @@ def test_everything_staged_is_synced_once_before_the_first_rename(
     assert len(seen) == 1
     root, names, all_there = seen[0]
     assert root == target and all_there
-    assert names == sorted(Path(name).name for name in staged) and names
+    # With the file list, staged at the commit.
+    assert [name for name in names if FILE_LIST_NAME not in name] == sorted(
+        Path(name).name for name in staged
+    )
+    assert len(names) == len(staged) + 1
 
 
 def test_a_failing_sync_keeps_the_previous_export(target, source, tmp_path, monkeypatch):
@@ -460,6 +478,12 @@ def test_delete_stale_removes_exactly_the_stale_files(target, source, tmp_path):
     (target / "link_file").symlink_to(outside / "precious.txt")
     (target / "via_link").symlink_to(elsewhere, target_is_directory=True)
     make(target / ".stale.pdf.abc.tmp", b"killed run")
+    make(target / "users-own.txt", b"no export wrote it")
+    as_earlier_exports_wrote(
+        target,
+        *("stale.pdf", "old/dir/file.txt", "originals/9999.pdf", "link_dir", "link_file"),
+        "via_link",
+    )
 
     with DirectorySink(target, delete_stale=True) as sink:
         for relpath, path in source.items():
@@ -469,7 +493,7 @@ def test_delete_stale_removes_exactly_the_stale_files(target, source, tmp_path):
             manifest.write(b"[]")
     summary = sink.summary
 
-    assert sorted(snapshot(target)) == [
+    assert sorted(name for name in snapshot(target) if not is_reserved_name(name)) == [
         "empty",
         "manifest.json",
         "originals",
@@ -477,8 +501,10 @@ def test_delete_stale_removes_exactly_the_stale_files(target, source, tmp_path):
         "originals/0002.txt",
         "thumbnails",
         "thumbnails/0001.webp",
+        "users-own.txt",
         "via_link",
     ]
+    assert summary.foreign_files == 1 and summary.foreign_names == ["users-own.txt"]
     assert (outside / "precious.txt").read_bytes() == b"keep me"
     assert (elsewhere / "other.txt").exists()  # never followed
     assert (elsewhere / "written.txt").exists()
@@ -633,7 +659,7 @@ def test_zip_entries_equal_the_inputs(tmp_path):
     with ZipSink(out, "export", on_bytes=progress.append) as sink:
         fill(sink, inputs)
         assert not (out / "export.zip").exists()
-    assert sorted(os.listdir(out)) == ["export.zip"]
+    assert listing(out) == ["export.zip"]
     check_archive(out / "export.zip", inputs)
     assert (
         sum(progress)
@@ -719,33 +745,59 @@ def test_aborted_stream_has_no_central_directory(tmp_path):
         zipfile.ZipFile(io.BytesIO(data))
 
 
-def test_zip_delete_stale_empties_the_directory(tmp_path):
+def test_zip_delete_stale_removes_only_older_zips_of_ours(tmp_path):
     inputs = zip_inputs(tmp_path)
     out = tmp_path / "out"
     outside = tmp_path / "outside"
     make(outside / "precious.txt", b"keep me")
     make(out / "export.zip", b"previous archive")
     make(out / "export-2020.zip", b"older archive")
+    make(out / "someone-elses.zip", b"not ours")
     make(out / "manifest.json", b"[]")
     make(out / "originals/0001.pdf", b"unzipped export")
     (out / "empty").mkdir()
     (out / "link").symlink_to(outside, target_is_directory=True)
+    as_earlier_exports_wrote(out, "export.zip", "export-2020.zip", "manifest.json")
     with ZipSink(out, "export", delete_stale=True) as sink:
         fill(sink, inputs)
-    assert sorted(os.listdir(out)) == ["export.zip"]
+    assert listing(out) == [
+        "empty",
+        "export.zip",
+        "link",
+        "manifest.json",
+        "originals",
+        "someone-elses.zip",
+    ]
     assert (outside / "precious.txt").read_bytes() == b"keep me"
     check_archive(out / "export.zip", inputs)
-    assert (sink.summary.files_deleted, sink.summary.dirs_deleted) == (4, 2)
+    assert (sink.summary.files_deleted, sink.summary.dirs_deleted) == (1, 0)
+    assert sink.summary.foreign_files == 4  # empty, link, originals, someone-elses.zip
+    # The new list names the new zip and the earlier export's manifest, not the removed zip.
+    names = (out / FILE_LIST_NAME).read_text().splitlines()[1:]
+    assert names == ['"manifest.json"', '"export.zip"']
 
 
-def test_zip_removes_its_own_leftovers_only(tmp_path):
+def test_zip_keep_retains_the_newest_zips_of_ours(tmp_path):
+    inputs = zip_inputs(tmp_path)
+    out = tmp_path / "out"
+    for number in range(1, 5):
+        make(out / f"n{number}.zip", b"archive", mtime_ns=OLD_NS + number * 10**9)
+    as_earlier_exports_wrote(out, *(f"n{number}.zip" for number in range(1, 5)))
+    with ZipSink(out, "n5", keep=3) as sink:
+        fill(sink, inputs)
+    assert listing(out) == ["n3.zip", "n4.zip", "n5.zip"]
+    assert sink.summary.files_deleted == 2
+
+
+def test_zip_removes_leftover_temporary_archives_only(tmp_path):
     make(tmp_path / ".export.zip.abc.tmp", b"killed run")
-    make(tmp_path / ".other.zip.0123456789ab.tmp", b"not this archive")
+    make(tmp_path / ".other.zip.0123456789ab.tmp", b"killed run of another name")
+    make(tmp_path / ".notes.txt.0123456789ab.tmp", b"not an archive's")
     make(tmp_path / "keep.txt", b"unrelated")
     with ZipSink(tmp_path, "export") as sink, sink.open_json("manifest.json") as manifest:
         manifest.write(b"[]")
-    assert sorted(os.listdir(tmp_path)) == [".other.zip.0123456789ab.tmp", "export.zip", "keep.txt"]
-    assert sink.summary.temps_removed == 1
+    assert listing(tmp_path) == [".notes.txt.0123456789ab.tmp", "export.zip", "keep.txt"]
+    assert sink.summary.temps_removed == 2
 
 
 def test_zip_arguments_are_checked(tmp_path):
@@ -782,6 +834,7 @@ def test_sweep_never_enters_a_directory_swapped_for_a_link(tmp_path):
 
 def test_stale_file_that_cannot_be_removed_fails_after_the_commit(target, source, monkeypatch):
     make(target / "stale.pdf", b"old")
+    as_earlier_exports_wrote(target, "stale.pdf")
     real_unlink = os.unlink
 
     def refuse(path, *, dir_fd=None):

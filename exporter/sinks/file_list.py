@@ -93,7 +93,7 @@ def stage_file_list(
 ) -> Path:
     """Write a file list of ``names`` to a new temporary file next to ``target``'s list and
     return its path, for a commit to rename into place."""
-    temp, fd = create_temp(target / FILE_LIST_NAME, 0o644, register=register)
+    temp, fd = create_temp(target / FILE_LIST_NAME, 0o600, register=register)
     try:
         with open(fd, "wb") as file:
             file.write(_HEADER)
@@ -118,7 +118,7 @@ def write_file_list(
     left as it was (its modification time too).
     """
     path = target / FILE_LIST_NAME
-    temp, fd = create_temp(path, 0o644, register=register)
+    temp, fd = create_temp(path, 0o600, register=register)
     try:
         digest = hashlib.sha256(_HEADER)
         size = len(_HEADER)

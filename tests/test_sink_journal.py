@@ -19,6 +19,7 @@ import pytest
 
 from exporter.naming import sanitize_component
 from exporter.sinks import DirectorySink
+from exporter.sinks.file_list import FILE_LIST_NAME, is_reserved_name
 from exporter.sinks.files import is_temp_name, validate_relpath
 from exporter.sinks.journal import (
     JOURNAL_NAME,
@@ -84,6 +85,11 @@ def contents(root: Path) -> dict[str, bytes]:
 
 def without_temps(state: dict[str, bytes]) -> dict[str, bytes]:
     return {k: v for k, v in state.items() if not is_temp_name(k.rpartition("/")[2])}
+
+
+def export_data(state: dict[str, bytes]) -> dict[str, bytes]:
+    """What readers see of an export: no temporary files, none of the tool's own files."""
+    return {k: v for k, v in without_temps(state).items() if not is_reserved_name(k)}
 
 
 def export(target: Path, spec: dict) -> None:
@@ -160,15 +166,16 @@ def test_a_kill_at_every_rename_of_the_commit_rolls_forward(tmp_path, scenario):
     previous, second, spec_path, expected = scenario
     old = contents(previous)
     # The journal's rename, then one per staged file: 3 document files (0001.webp unchanged
-    # is skipped, 0001.pdf is copied under its new name) and 3 JSON files.
-    renames = 1 + 3 + 3
+    # is skipped, 0001.pdf is copied under its new name), 3 JSON files and the file list.
+    renames = 1 + 3 + 3 + 1
     # What a roll forward leaves: the new export, and the stale files only delete_stale removes
     # (a roll forward removes stale split manifests, not those); the next run removes them.
     rolled = expected | {"originals/0001.pdf": old["originals/0001.pdf"]}
     finished = killed_export(fresh_target(tmp_path, previous, "unkilled"), spec_path, -1)
-    assert finished.returncode == 0 and int(finished.stdout) == renames, finished.stderr
+    # After the sweep, the exact file list replaces the one of the commit: one more rename.
+    assert finished.returncode == 0 and int(finished.stdout) == renames + 1, finished.stderr
     mixed = 0
-    for k in range(renames + 1):
+    for k in range(renames + 2):
         target = fresh_target(tmp_path, previous, f"target-{k}")
         process = killed_export(target, spec_path, k)
         assert process.returncode == -signal.SIGKILL, (k, process.stderr)
@@ -177,28 +184,30 @@ def test_a_kill_at_every_rename_of_the_commit_rolls_forward(tmp_path, scenario):
         if k == 0:
             # Killed before the journal was in place: the commit never began.
             assert JOURNAL_NAME not in state
-            assert without_temps(state) == old
+            assert export_data(state) == export_data(old)
             assert roll_forward(target) is None
-            assert without_temps(contents(target)) == old
+            assert export_data(contents(target)) == export_data(old)
             export(target, second)
             assert contents(target) == expected
             continue
         assert JOURNAL_NAME in state, k
-        assert len(staged_left) == renames - k, (k, staged_left)
-        visible = without_temps(state)
-        del visible[JOURNAL_NAME]
-        if visible not in (old, rolled):
+        # At k == renames: killed after the sweep, with the exact file list still staged.
+        assert len(staged_left) == (renames - k if k < renames else renames + 1 - k)
+        visible = export_data(state)
+        if visible not in (export_data(old), export_data(rolled)):
             mixed += 1
         done = roll_forward(target)
-        # Killed after the last rename, the run had swept: only its journal was left.
-        removed = 0 if k == renames else 1
-        assert done == RollForward(entries=renames - 1 + 2, renamed=renames - k, removed=removed)
-        # Byte for byte the export the undisturbed run wrote, no journal, no temporary file.
-        assert contents(target) == (expected if k == renames else rolled), k
+        # Killed once the renames were done, the run had swept: only its journal was left.
+        removed = 1 if k < renames else 0
+        assert done == RollForward(
+            entries=renames - 1 + 1, renamed=max(renames - k, 0), removed=removed
+        )
+        # The export the undisturbed run wrote, no journal; only the file list may differ.
+        assert export_data(contents(target)) == export_data(expected if k >= renames else rolled)
         export(target, second)
         assert contents(target) == expected, k
     # Most kill points really left a mix of the old export and the new one behind.
-    assert mixed >= renames - 2
+    assert mixed >= renames - 3
 
 
 def test_the_next_run_completes_the_commit_first(tmp_path, scenario):
@@ -208,19 +217,22 @@ def test_the_next_run_completes_the_commit_first(tmp_path, scenario):
     journal = (target / JOURNAL_NAME).read_text().splitlines()
     records = [json.loads(line) for line in journal[1:-1]]
     finals = [record[2] for record in records if record[0] == "rename"]
-    # Document files first, split manifests next, manifest.json last; then the names to keep.
-    assert finals[-3:] == ["json/0001-manifest.json", "json/0003-manifest.json", "manifest.json"]
-    assert all(not name.endswith(".json") for name in finals[:-3])
-    assert records[len(finals) :] == [
-        ["keep", "json/0001-manifest.json"],
-        ["keep", "json/0003-manifest.json"],
+    # Document files first, split manifests next, manifest.json and the file list last; then
+    # the split manifest of the previous export that the new one no longer has.
+    assert finals[-4:] == [
+        "json/0001-manifest.json",
+        "json/0003-manifest.json",
+        "manifest.json",
+        FILE_LIST_NAME,
     ]
+    assert all(not name.endswith(".json") for name in finals[:-4])
+    assert records[len(finals) :] == [["remove", "json/0002-manifest.json"]]
     sink = DirectorySink(target, delete_stale=True)
-    assert sink.completed_commit == RollForward(entries=8, renamed=4, removed=1)
-    rolled = contents(target)
-    assert rolled == expected | {"originals/0001.pdf": rolled["originals/0001.pdf"]}
+    assert sink.completed_commit == RollForward(entries=8, renamed=5, removed=1)
+    rolled = export_data(contents(target))
+    assert rolled == export_data(expected) | {"originals/0001.pdf": rolled["originals/0001.pdf"]}
     sink.abort()  # an aborted run does not undo what it completed
-    assert contents(target) == rolled
+    assert export_data(contents(target)) == rolled
     # A run without an interrupted commit before it completes nothing.
     with DirectorySink(target) as sink:
         assert sink.completed_commit is None
@@ -316,12 +328,12 @@ def test_the_journal_name_is_never_an_export_name(tmp_path):
     target.mkdir()
     source = make(tmp_path / "a.pdf", b"a")
     with DirectorySink(target) as sink:
-        with pytest.raises(ValueError, match="reserved for the commit journal"):
+        with pytest.raises(ValueError, match="reserved for the tool's own files"):
             sink.open_json(JOURNAL_NAME)
-        with pytest.raises(ValueError, match="reserved for the commit journal"):
+        with pytest.raises(ValueError, match="reserved for the tool's own files"):
             sink.add_file(JOURNAL_NAME, source)
         sink.add_file(f"sub/{JOURNAL_NAME}", source)  # only the top-level name is the journal
-    assert sorted(contents(target)) == [f"sub/{JOURNAL_NAME}"]
+    assert sorted(export_data(contents(target))) == [f"sub/{JOURNAL_NAME}"]
 
 
 def test_a_run_with_nothing_to_rename_writes_no_journal(tmp_path, monkeypatch):
@@ -332,9 +344,10 @@ def test_a_run_with_nothing_to_rename_writes_no_journal(tmp_path, monkeypatch):
     source = make(tmp_path / "a.pdf", b"a")
     written = []
     real = directory.write_journal
-    monkeypatch.setattr(directory, "write_journal", lambda *a: written.append(real(*a)))
+    monkeypatch.setattr(directory, "write_journal", lambda *a, **k: written.append(real(*a, **k)))
     for _ in range(2):
         with DirectorySink(target) as sink:
             sink.add_file("a.pdf", source)
-    assert written == [1]  # the second run skipped the unchanged file: nothing to commit
-    assert sorted(contents(target)) == ["a.pdf"]
+    # The file and the file list; the second run skipped the unchanged file: nothing to commit.
+    assert written == [2]
+    assert sorted(export_data(contents(target))) == ["a.pdf"]

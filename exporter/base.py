@@ -302,7 +302,7 @@ class ArchiveExporter:
                     "changed",
                     f"{source} changed during the export: its sha256 is now {exc.actual}, the "
                     f"database said {exc.expected} when the export began; something replaced "
-                    f"it without taking the media lock {self.plan.media_lock}. Run the export "
+                    f"it without taking the media lock {self.plan.media_lock}: run the export "
                     "again.",
                 )
         elif isinstance(exc, OSError) and exc.filename == str(source):

@@ -216,11 +216,15 @@ class MediaPaths:
         media = plan.media_root
         self.media_root = Path(os.path.realpath(media)) if media is not None else None
 
-    def name_problem(self, name: Any) -> str | None:
-        """Why ``name`` cannot be read from the export, or None if it is safe."""
+    def name_problem(self, name: Any, *, follow_links: bool = True) -> str | None:
+        """Why ``name`` cannot be read from the export, or None if it is safe.
+
+        ``follow_links=False`` checks the name only, not where symlinks lead: for a name the
+        export does not hold (``--data-only``), which nothing will open.
+        """
         try:
             self.source.check(name)
-            if isinstance(self.source, DirectorySource):
+            if follow_links and isinstance(self.source, DirectorySource):
                 self.source.resolve(name)
         except UnsafePath as exc:
             return str(exc)

@@ -18,7 +18,6 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from django.apps import apps
@@ -33,10 +32,10 @@ from exporter.options import (
     ExportOptions,
     ExportProgress,
     ExportSummary,
-    FileProblem,
     UsageError,
 )
 from exporter.plan import DocumentFileInfo, ExportPlan
+from exporter.problems import file_problem
 from exporter.secrets import SecretCipher, encrypt_fields
 from exporter.sinks import DirectorySink, ExportSink, ZipSink
 from exporter.sinks.base import SourceChanged
@@ -258,7 +257,9 @@ class ArchiveExporter:
                     with writing(relpath):
                         sink.add_file(relpath, source, sha256=checksum)
                 except (OSError, SourceChanged) as exc:
-                    problem = self.file_problem(record, kind, relpath, source, exc)
+                    problem = file_problem(
+                        record, kind, relpath, source, exc, self.started_at, self.plan.media_lock
+                    )
                     if problem is None:
                         raise
                     if options.strict:
@@ -272,61 +273,6 @@ class ArchiveExporter:
                         dataclasses.replace(problem, kept_previous_copy=kept)
                     )
         return names
-
-    def file_problem(
-        self,
-        record: dict[str, Any],
-        kind: str,
-        relpath: str,
-        source: Path,
-        exc: BaseException,
-    ) -> FileProblem | None:
-        """What is wrong with a document file that could not be copied; None if it is not the
-        file's fault (a full disk, an unwritable target) and the run must stop."""
-        if isinstance(exc, SourceChanged):
-            try:
-                modified = os.stat(source).st_mtime
-            except OSError:
-                modified = None
-            if modified is not None and modified < self.started_at:
-                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(modified))
-                what, detail = (
-                    "damaged",
-                    f"{source} is damaged: its sha256 is {exc.actual}, but the database "
-                    f"recorded {exc.expected}, and the file was last modified on {when}, "
-                    "before this export began (bit rot or a disk fault, not a change). "
-                    "Restore it from an older backup that verifies, and check the disk.",
-                )
-            else:
-                what, detail = (
-                    "changed",
-                    f"{source} changed during the export: its sha256 is now {exc.actual}, the "
-                    f"database said {exc.expected} when the export began; something replaced "
-                    f"it without taking the media lock {self.plan.media_lock}: run the export "
-                    "again.",
-                )
-        elif isinstance(exc, OSError) and exc.filename == str(source):
-            if isinstance(exc, FileNotFoundError):
-                what = "missing"
-                detail = (
-                    f"{source} is missing. Restore it from a backup (or restore the whole "
-                    "archive); export with --data-only to leave out every file."
-                )
-            else:
-                what = "unreadable"
-                detail = f"{source} cannot be read ({exc.strerror}). Fix its permissions or disk."
-        else:
-            return None
-        return FileProblem(
-            document=record["pk"],
-            title=str(record["fields"].get("title", "")),
-            file=kind,
-            export_name=relpath,
-            source=str(source),
-            problem=what,
-            detail=detail,
-            kept_previous_copy=False,
-        )
 
     def write_json(self, sink: ExportSink, relpath: str, value: Any) -> None:
         """A small JSON file, encoded as the classic exporter does."""

@@ -24,8 +24,9 @@ from exporter.sinks.base import FILE, JSON, ExportSink, JsonEntry
 from exporter.sinks.file_list import (
     FILE_LIST_NAME,
     RUN_MARKER_NAME,
+    OwnedNames,
+    begin_run,
     is_reserved_name,
-    load_file_list,
     stage_file_list,
     write_file_list,
 )
@@ -33,6 +34,7 @@ from exporter.sinks.files import (
     create_temp,
     fsync_directory,
     is_temp_name,
+    mtime_granularity,
     remove_quietly,
     sync_files,
 )
@@ -48,14 +50,8 @@ from exporter.sinks.sweep import sweep_tree
 
 __all__ = ["SPLIT_MANIFEST_SUFFIX", "DirectorySink", "sweep_tree"]
 
-# A time with a non-zero digit at every decimal place and an odd second: reading it back from a
-# file shows to what the file system rounds modification times.
-_PROBE_NS = 1_700_000_001_123_456_789
-_GRANULARITIES = tuple(10**power for power in range(10)) + (2 * 10**9,)
 # How many known directories to remember before starting over: enough for the usual layouts.
 _KNOWN_DIRS_MAX = 4096
-#: How many names of files kept because no export of ours wrote them the summary lists.
-FOREIGN_NAMES_MAX = 1000
 
 
 class DirectorySink(ExportSink):
@@ -111,15 +107,14 @@ class DirectorySink(ExportSink):
                 id INTEGER PRIMARY KEY, relpath TEXT, parent TEXT, temp TEXT, kind INTEGER
             );
             CREATE TABLE created_dirs (relpath TEXT PRIMARY KEY, parent TEXT);
-            CREATE TABLE carried (id INTEGER PRIMARY KEY, relpath TEXT);
             """
         )
         try:
             with interrupts.deferred():
                 #: An interrupted commit of an earlier run that this one completed when it began.
                 self.completed_commit: RollForward | None = roll_forward(self.target)
-            #: Whether the target has the file list of an earlier export of ours.
-            self.has_file_list = load_file_list(self.target, self.ledger.db, "previous")
+            #: What in the target earlier exports of ours wrote.
+            self.owned = OwnedNames(self.target, self.ledger.db, self.summary)
             self._start_run()
         except BaseException:
             self._unlock()
@@ -189,7 +184,7 @@ class DirectorySink(ExportSink):
             # Renamed last with the rest: a list of every name, this run's and the earlier
             # ones, so that a commit completed by a roll forward still knows what is ours.
             # The exact list replaces it after the sweep.
-            temp = stage_file_list(self.target, self._all_names(), register=self.in_flight.add)
+            temp = stage_file_list(self.target, self.owned.all_names(), register=self.in_flight.add)
             self._stage(FILE_LIST_NAME, temp, JSON)
         # Every staged file's data is durable before the first rename, or a crash could leave a
         # destination renamed but empty. One sync of the file system for all of them: a sync
@@ -198,7 +193,7 @@ class DirectorySink(ExportSink):
         sync_files(self.target, (self._path(parent, temp) for parent, temp in staged))
         if journaled:
             self._commit_begun = True
-            write_journal(self.target, self._renames(), removals=self._stale_split_manifests())
+            write_journal(self.target, self._renames(), removals=self.owned.stale_split_manifests())
         # Documents before JSON: the previous manifest stays in place until the new documents
         # are, so that a crash never leaves a manifest naming files that are not there yet.
         for kind in (FILE, JSON):
@@ -214,7 +209,7 @@ class DirectorySink(ExportSink):
         self.summary.files_deleted += counts["stale"]
         self.summary.temps_removed += counts["temp"]
         self.summary.dirs_deleted += counts["dirs"]
-        write_file_list(self.target, self._own_names(), register=self.in_flight.add)
+        write_file_list(self.target, self.owned.own_names(), register=self.in_flight.add)
         # Only now: the sweep removes the stale split manifests, which the journal lets a
         # roll forward remove too.
         if journaled:
@@ -270,15 +265,7 @@ class DirectorySink(ExportSink):
     def _mtime_granularity(self) -> int:
         """The step the target's modification times are truncated to; 0 if unknown."""
         if self._granularity is None:
-            temp, fd = create_temp(self.target / "mtime-probe", register=self.in_flight.add)
-            try:
-                os.utime(fd, ns=(_PROBE_NS, _PROBE_NS))
-                kept = os.fstat(fd).st_mtime_ns
-            finally:
-                os.close(fd)
-                remove_quietly(temp)
-            truncations = (step for step in _GRANULARITIES if kept == _PROBE_NS - _PROBE_NS % step)
-            self._granularity = next(truncations, 0)
+            self._granularity = mtime_granularity(self.target, register=self.in_flight.add)
         return self._granularity
 
     def _copy(self, reader: BinaryIO, status: os.stat_result, destination: Path) -> Path:
@@ -311,16 +298,7 @@ class DirectorySink(ExportSink):
 
     def _start_run(self) -> None:
         """Remove what killed runs left, then mark the target as being written."""
-        marker = self.target / RUN_MARKER_NAME
-        if os.path.lexists(marker):
-            # A run was killed: its temporary files are still there. Only those go.
-            counts = sweep_tree(self.target, _condemn_temp, self.ledger.db, prune="none")
-            self.summary.temps_removed += counts["temp"]
-        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-        try:
-            os.write(fd, f"{os.getpid()}\n".encode())
-        finally:
-            os.close(fd)
+        self.summary.temps_removed += begin_run(self.target, self.ledger.db)
 
     def keep_file(self, relpath: str, parts: tuple[str, ...], sha256: str | None) -> bool:
         destination = self.target.joinpath(*parts)
@@ -364,34 +342,6 @@ class DirectorySink(ExportSink):
         )
         return self.ledger.db.execute(query, (kind,))
 
-    def _stale_split_manifests(self) -> Iterator[str]:
-        """Split manifests of earlier exports that this run did not write, for the journal."""
-        query = (
-            "SELECT relpath FROM previous WHERE relpath GLOB ?"
-            " AND relpath NOT IN (SELECT relpath FROM names) ORDER BY relpath"
-        )
-        for (relpath,) in self.ledger.db.execute(query, ("*" + SPLIT_MANIFEST_SUFFIX,)):
-            yield relpath
-
-    def _own_names(self) -> Iterator[str]:
-        """What the new file list names: this run's names and those kept of earlier runs."""
-        # Sorted: the list does not depend on the order the files were written in.
-        query = "SELECT relpath FROM names UNION SELECT relpath FROM carried ORDER BY relpath"
-        for (relpath,) in self.ledger.db.execute(query):
-            if not is_reserved_name(relpath):
-                yield relpath
-
-    def _all_names(self) -> Iterator[str]:
-        """This run's names and every name of the earlier file list."""
-        query = "SELECT relpath FROM names UNION SELECT relpath FROM previous ORDER BY relpath"
-        for (relpath,) in self.ledger.db.execute(query):
-            if not is_reserved_name(relpath):
-                yield relpath
-
-    def _in_previous(self, relpath: str) -> bool:
-        query = "SELECT 1 FROM previous WHERE relpath = ?"
-        return self.ledger.db.execute(query, (relpath,)).fetchone() is not None
-
     def _renames(self) -> Iterator[tuple[str, str]]:
         """Every rename of the commit, ``(temp relpath, relpath)``, in order, for the journal."""
         for kind in (FILE, JSON):
@@ -415,9 +365,9 @@ class DirectorySink(ExportSink):
             return None  # the journal, the marker and the file list have their own steps
         if self.ledger.contains(relpath):
             return None
-        if not self._in_previous(relpath):
+        if not self.owned.is_ours_before(relpath):
             # Not written by an export of ours that we know of: never removed, but reported.
-            self._note_foreign(relpath, name)
+            self.owned.note_foreign(relpath)
             return None
         if name.endswith(SPLIT_MANIFEST_SUFFIX):
             # Readers (verify_export, document_importer) take every *-manifest.json as part of
@@ -427,17 +377,9 @@ class DirectorySink(ExportSink):
             return "stale"
         # A link to a directory that this run wrote through is part of the export.
         if not self.delete_stale or (is_link and self.ledger.has_under(relpath)):
-            self.ledger.db.execute("INSERT INTO carried (relpath) VALUES (?)", (relpath,))
+            self.owned.carry(relpath)
             return None
         return "stale"
-
-    def _note_foreign(self, relpath: str, name: str) -> None:
-        summary = self.summary
-        summary.foreign_files += 1
-        if len(summary.foreign_names) < FOREIGN_NAMES_MAX:
-            summary.foreign_names.append(relpath)
-        if name.endswith(SPLIT_MANIFEST_SUFFIX):
-            summary.foreign_split_manifests += 1
 
     def _path(self, parent: str, name: str = "") -> Path:
         directory = self.target / parent if parent else self.target
@@ -447,10 +389,6 @@ class DirectorySink(ExportSink):
 def _refuse_journal_name(relpath: str) -> None:
     if relpath == JOURNAL_NAME or is_reserved_name(relpath):
         raise ValueError(f"Export path {relpath!r} is reserved for the tool's own files.")
-
-
-def _condemn_temp(relpath: str, is_link: bool) -> str | None:
-    return "temp" if is_temp_name(relpath.rpartition("/")[2]) else None
 
 
 def _lstat(path: Path) -> os.stat_result | None:

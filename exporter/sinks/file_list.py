@@ -24,17 +24,28 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 
-from exporter.sinks.files import create_temp, fsync_directory, remove_quietly, validate_relpath
+from exporter.sinks.files import (
+    create_temp,
+    fsync_directory,
+    is_temp_name,
+    remove_quietly,
+    validate_relpath,
+)
+from exporter.sinks.sweep import sweep_tree
 
 __all__ = [
     "FILE_LIST_NAME",
+    "FOREIGN_NAMES_MAX",
+    "OwnedNames",
     "RESERVED_PREFIX",
     "RUN_MARKER_NAME",
+    "begin_run",
     "is_reserved_name",
     "load_file_list",
     "stage_file_list",
@@ -49,6 +60,33 @@ FILE_LIST_NAME = RESERVED_PREFIX + "files"
 #: was killed, and its temporary files are removed first.
 RUN_MARKER_NAME = RESERVED_PREFIX + "running"
 _HEADER = b"document_exporter file list 1\n"
+#: How many names of files that no export of ours wrote a summary lists (all are counted).
+FOREIGN_NAMES_MAX = 1000
+_SPLIT_MANIFEST_SUFFIX = "-manifest.json"
+
+
+def begin_run(target: Path, db: sqlite3.Connection) -> int:
+    """
+    Mark ``target`` as being written (:data:`RUN_MARKER_NAME`); first, if a killed run left its
+    marker, remove that run's temporary files. Return how many were removed.
+
+    The run removes the marker when it ends, committed or aborted; so temporary files of killed
+    runs never pile up, and a clean target is never walked twice.
+    """
+    marker = target / RUN_MARKER_NAME
+    removed = 0
+    if os.path.lexists(marker):
+        removed = sweep_tree(target, _condemn_temp, db, prune="none")["temp"]
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, f"{os.getpid()}\n".encode())
+    finally:
+        os.close(fd)
+    return removed
+
+
+def _condemn_temp(relpath: str, is_link: bool) -> str | None:
+    return "temp" if is_temp_name(relpath.rpartition("/")[2]) else None
 
 
 def is_reserved_name(relpath: str) -> bool:
@@ -150,3 +188,69 @@ def _same(path: Path, size: int, digest: str) -> bool:
             return hashlib.file_digest(existing, "sha256").hexdigest() == digest
     except OSError:
         return False
+
+
+class OwnedNames:
+    """
+    What in a target is ours: the earlier exports' file list next to the names of this run.
+
+    The earlier list is loaded into the run's ledger database (table ``previous``; this run's
+    names are its table ``names``), so that memory stays flat for a million names. The sweep
+    of a commit asks :meth:`is_ours_before` about each file this run did not write, and
+    :meth:`carry` or :meth:`note_foreign` records the answer; ``summary`` (a
+    :class:`~exporter.sinks.base.SinkSummary`) counts the files that are not ours.
+    """
+
+    def __init__(self, target: Path, db: sqlite3.Connection, summary: Any) -> None:
+        self.db = db
+        self.summary = summary
+        db.execute("CREATE TABLE IF NOT EXISTS carried (id INTEGER PRIMARY KEY, relpath TEXT)")
+        #: Whether the target has the file list of an earlier export of ours.
+        self.has_file_list = load_file_list(target, db, "previous")
+
+    def is_ours_before(self, relpath: str) -> bool:
+        """Whether an earlier export of ours wrote ``relpath``."""
+        query = "SELECT 1 FROM previous WHERE relpath = ?"
+        return self.db.execute(query, (relpath,)).fetchone() is not None
+
+    def carry(self, relpath: str) -> None:
+        """An earlier export's file that stays: the new list names it too."""
+        self.db.execute("INSERT INTO carried (relpath) VALUES (?)", (relpath,))
+
+    def note_foreign(self, relpath: str) -> None:
+        """A file no export of ours wrote: kept, counted, its name listed up to a limit."""
+        summary = self.summary
+        summary.foreign_files += 1
+        if len(summary.foreign_names) < FOREIGN_NAMES_MAX:
+            summary.foreign_names.append(relpath)
+        if relpath.endswith(_SPLIT_MANIFEST_SUFFIX):
+            summary.foreign_split_manifests += 1
+
+    def previous_names(self) -> Iterator[str]:
+        """Every name of the earlier list, sorted."""
+        for (relpath,) in self.db.execute("SELECT relpath FROM previous ORDER BY relpath"):
+            yield relpath
+
+    def stale_split_manifests(self) -> Iterator[str]:
+        """Split manifests of earlier exports that this run did not write, sorted."""
+        query = (
+            "SELECT relpath FROM previous WHERE relpath GLOB ?"
+            " AND relpath NOT IN (SELECT relpath FROM names) ORDER BY relpath"
+        )
+        for (relpath,) in self.db.execute(query, ("*" + _SPLIT_MANIFEST_SUFFIX,)):
+            yield relpath
+
+    def all_names(self) -> Iterator[str]:
+        """This run's names and every name of the earlier list: the list a commit stages."""
+        yield from self._names("previous")
+
+    def own_names(self) -> Iterator[str]:
+        """This run's names and the earlier ones carried: the list once the sweep is done."""
+        yield from self._names("carried")
+
+    def _names(self, others: str) -> Iterator[str]:
+        # Sorted: the list does not depend on the order the files were written in.
+        query = f"SELECT relpath FROM names UNION SELECT relpath FROM {others} ORDER BY relpath"
+        for (relpath,) in self.db.execute(query):
+            if not is_reserved_name(relpath):
+                yield relpath

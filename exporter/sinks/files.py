@@ -36,6 +36,7 @@ __all__ = [
     "is_temp_name",
     "iter_chunks",
     "lock_directory",
+    "mtime_granularity",
     "remove_quietly",
     "same_content",
     "sync_files",
@@ -52,6 +53,10 @@ NAME_MAX = 255
 _TEMP_NAME = re.compile(r"\..+\.[0-9a-f]+\.tmp", re.DOTALL)
 _TEMP_SUFFIX_BYTES = len(".") + 12 + len(".tmp")
 _CREATE_ATTEMPTS = 100
+# A time with a non-zero digit at every decimal place and an odd second: reading it back from a
+# file shows to what the file system rounds modification times.
+_PROBE_NS = 1_700_000_001_123_456_789
+_GRANULARITIES = tuple(10**power for power in range(10)) + (2 * 10**9,)
 
 
 def is_temp_name(name: str) -> bool:
@@ -121,6 +126,22 @@ def create_temp(
         except FileExistsError:
             continue
     raise FileExistsError(f"No unused temporary file name next to {path}.")
+
+
+def mtime_granularity(directory: Path, *, register: Callable[[Path], object] | None = None) -> int:
+    """The step ``directory``'s file system truncates modification times to; 0 if unknown.
+
+    Found with a temporary probe file (``register`` as for :func:`create_temp`).
+    """
+    temp, fd = create_temp(directory / "mtime-probe", register=register)
+    try:
+        os.utime(fd, ns=(_PROBE_NS, _PROBE_NS))
+        kept = os.fstat(fd).st_mtime_ns
+    finally:
+        os.close(fd)
+        remove_quietly(temp)
+    truncations = (step for step in _GRANULARITIES if kept == _PROBE_NS - _PROBE_NS % step)
+    return next(truncations, 0)
 
 
 def iter_chunks(file: BinaryIO, buffer: bytearray) -> Iterator[memoryview]:

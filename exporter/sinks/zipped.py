@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import os
-import pickle
 import re
 import stat
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from exporter.sinks.base import ExportSink, JsonEntry, SourceChanged
-from exporter.sinks.directory import FOREIGN_NAMES_MAX
-from exporter.sinks.file_list import is_reserved_name, load_file_list, write_file_list
+from exporter.sinks.file_list import OwnedNames, is_reserved_name, write_file_list
 from exporter.sinks.files import (
     create_temp,
     fsync_directory,
@@ -31,6 +28,7 @@ from exporter.sinks.files import (
     remove_quietly,
     validate_relpath,
 )
+from exporter.sinks.zip_parts import ArchiveOutput, NoNames, SpooledInfos
 
 __all__ = ["STORED_SUFFIXES", "ZipSink", "zip_date_time"]
 
@@ -131,8 +129,8 @@ class ZipSink(ExportSink):
         self.path = None if self.target_dir is None else self.target_dir / f"{zip_name}.zip"
         self.temp_path: Path | None = None
         self._raw: BinaryIO | None = None
-        self._output: _Output | None = None
-        self._infos: _SpooledInfos | None = None
+        self._output: ArchiveOutput | None = None
+        self._infos: SpooledInfos | None = None
         self._zip: zipfile.ZipFile | None = None
         self.summary.location = self.path
         try:
@@ -224,12 +222,12 @@ class ZipSink(ExportSink):
 
     def _open(self, stream: BinaryIO | None) -> None:
         if stream is not None:
-            self._output = _Output(stream, seekable=False)
+            self._output = ArchiveOutput(stream, seekable=False)
         else:
             assert self.target_dir is not None and self.path is not None
             self.lock(self.target_dir)
             self._remove_leftovers()
-            load_file_list(self.target_dir, self.ledger.db, "previous")
+            self.owned = OwnedNames(self.target_dir, self.ledger.db, self.summary)
             self.temp_path, fd = create_temp(self.path, register=self.in_flight.add)
             try:
                 # Keep the mode of the archive we replace, as AtomicFile does; best effort.
@@ -239,13 +237,13 @@ class ZipSink(ExportSink):
             except BaseException:
                 os.close(fd)
                 raise
-            self._output = _Output(self._raw, seekable=True)
-        self._infos = _SpooledInfos(self.target_dir)
+            self._output = ArchiveOutput(self._raw, seekable=True)
+        self._infos = SpooledInfos(self.target_dir)
         self._zip = zipfile.ZipFile(self._output, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
         # zipfile keeps a ZipInfo per entry in these for the central directory and a
         # duplicate warning: on disk and nothing instead (the ledger refuses duplicates).
         self._zip.filelist = self._infos  # type: ignore[assignment]
-        self._zip.NameToInfo = _NoNames()
+        self._zip.NameToInfo = NoNames()
 
     def _info(self, relpath: str, mtime: float, mode: int, method: int) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(relpath, date_time=zip_date_time(mtime))
@@ -283,9 +281,8 @@ class ZipSink(ExportSink):
     def _sweep(self) -> None:
         """Apply the retention of this tool's archives; write the target's new file list."""
         assert self.target_dir is not None and self.path is not None
-        db = self.ledger.db
         ours: list[tuple[int, str]] = []
-        for (name,) in db.execute("SELECT relpath FROM previous"):
+        for name in self.owned.previous_names():
             if name == self.path.name:
                 continue
             try:
@@ -310,106 +307,13 @@ class ZipSink(ExportSink):
     def _note_foreign(self, ours: set[str]) -> None:
         """Count what at the top of the target is not this tool's: it stays, reported."""
         assert self.target_dir is not None and self.path is not None
-        summary = self.summary
         with os.scandir(self.target_dir) as entries:
-            for entry in entries:
-                name = entry.name
-                if name in ours or name == self.path.name or is_reserved_name(name):
-                    continue
-                if is_temp_name(name):
-                    continue
-                summary.foreign_files += 1
-                if len(summary.foreign_names) < FOREIGN_NAMES_MAX:
-                    summary.foreign_names.append(name)
+            names = [entry.name for entry in entries]
+        for name in sorted(names):
+            mine = name in ours or name == self.path.name
+            if not (mine or is_reserved_name(name) or is_temp_name(name)):
+                self.owned.note_foreign(name)
 
 
 # Temporary archives are ".<zip name>.zip.<hex>.tmp" (exporter.sinks.files.create_temp).
 _LEFTOVER = re.compile(r"\..+\.zip\.[0-9a-f]+\.tmp", re.DOTALL)
-
-
-class _Output:
-    """
-    The file object zipfile writes to: the archive's file or stream, which it can cut off.
-
-    Once :attr:`discarding` is set every write is dropped, so that closing the ZipFile of an
-    aborted run cannot add a central directory to a stream. A stream is reported unseekable
-    even if it could seek (standard output redirected to a file in append mode would not seek
-    where zipfile expects), so that zipfile uses data descriptors.
-    """
-
-    def __init__(self, file: BinaryIO, *, seekable: bool) -> None:
-        self.discarding = False
-        self._file = file
-        self._seekable = seekable
-
-    def write(self, data: bytes) -> int:
-        if self.discarding:
-            return len(data)
-        view = memoryview(data).cast("B")
-        # A raw stream may accept part of a write.
-        while view:
-            count = self._file.write(view)
-            if count is None:
-                raise BlockingIOError("The output stream would block.")
-            view = view[count:]
-        return len(data)
-
-    def tell(self) -> int:
-        if not self._seekable:
-            raise io.UnsupportedOperation("The output stream cannot seek.")
-        return self._file.tell()
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if not self._seekable:
-            raise io.UnsupportedOperation("The output stream cannot seek.")
-        if self.discarding:
-            return offset
-        return self._file.seek(offset, whence)
-
-    def flush(self) -> None:
-        if not self.discarding:
-            self._file.flush()
-
-
-class _SpooledInfos:
-    """
-    A stand-in for ``ZipFile.filelist`` that keeps the entries' ZipInfo on disk.
-
-    zipfile appends one ZipInfo per entry and reads them back, in order, only to write the
-    central directory at the end; with a million entries the list would take gigabytes.
-    """
-
-    def __init__(self, directory: Path | None) -> None:
-        self._file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - closed by close()
-        self._count = 0
-
-    def append(self, info: zipfile.ZipInfo) -> None:
-        self._file.seek(0, os.SEEK_END)
-        pickle.dump(info, self._file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._count += 1
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[zipfile.ZipInfo]:
-        self._file.flush()
-        self._file.seek(0)
-        for _ in range(self._count):
-            # Our own file, written above: unpickling it is safe.
-            yield pickle.load(self._file)
-
-    def clear(self) -> None:
-        self._count = 0
-        if not self._file.closed:
-            self._file.seek(0)
-            self._file.truncate()
-
-    def close(self) -> None:
-        self._file.close()
-
-
-class _NoNames(dict):
-    """A stand-in for ``ZipFile.NameToInfo`` that remembers nothing."""
-
-    def __setitem__(self, key: str, value: zipfile.ZipInfo) -> None:
-        pass

@@ -10,55 +10,25 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import CommandError, CommandParser
-from tqdm import tqdm
 
 from exporter import interrupts
 from exporter.classic import ClassicExporter
 from exporter.management.cli import (
     EXIT_PROBLEMS,
     ArchiveCommand,
+    BarProgress,
     add_passphrase_arguments,
     batch_size_option,
+    print_report,
     resolve_passphrase,
     seconds_option,
     whole_number_option,
 )
-from exporter.management.commands.verify_export import print_report
-from exporter.options import ExportOptions, ExportProgress, UsageError, default_zip_name
+from exporter.options import ExportOptions, UsageError, default_zip_name
 from exporter.plan import load_plan
 from exporter.source import open_export
 from exporter.streaming import StreamingExporter
 from exporter.verify import ExportVerifier
-
-
-class BarProgress(ExportProgress):
-    """Two tqdm bars on standard error: documents (with their total) and bytes copied."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.documents: tqdm | None = None
-        self.bytes: tqdm | None = None
-
-    def start(self, documents: int) -> None:
-        if not self.enabled:
-            return
-        self.documents = tqdm(total=documents, unit="doc", desc="documents", position=0)
-        self.bytes = tqdm(
-            unit="B", unit_scale=True, unit_divisor=1024, desc="files copied", position=1
-        )
-
-    def document_done(self) -> None:
-        if self.documents is not None:
-            self.documents.update()
-
-    def bytes_copied(self, count: int) -> None:
-        if self.bytes is not None:
-            self.bytes.update(count)
-
-    def finish(self) -> None:
-        for bar in (self.documents, self.bytes):
-            if bar is not None:
-                bar.close()
 
 
 class Command(ArchiveCommand):

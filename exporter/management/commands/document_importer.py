@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from tqdm import tqdm
 
 from exporter.batches import DEFAULT_BATCH_SIZE
 from exporter.importing import ArchiveImporter, ImportOptions
@@ -18,45 +17,14 @@ from exporter.management.cli import (
     EXIT_PROBLEMS,
     PASSPHRASE_ENV,
     ArchiveCommand,
+    BarProgress,
     add_passphrase_arguments,
     batch_size_option,
     resolve_passphrase,
 )
-from exporter.options import ExportProgress
 from exporter.plan import load_plan
 from exporter.source import ExportSource, open_export
 from exporter.verify import read_metadata
-
-
-class BarProgress(ExportProgress):
-    """Two tqdm bars on standard error: documents (with their total) and bytes copied."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.documents: tqdm | None = None
-        self.bytes: tqdm | None = None
-
-    def start(self, documents: int) -> None:
-        if not self.enabled:
-            return
-        self.documents = tqdm(total=documents, unit="doc", desc="documents", position=0)
-        self.bytes = tqdm(
-            unit="B", unit_scale=True, unit_divisor=1024, desc="files copied", position=1
-        )
-
-    def document_done(self) -> None:
-        if self.documents is not None:
-            self.documents.update()
-
-    def bytes_copied(self, count: int) -> None:
-        if self.bytes is not None:
-            self.bytes.update(count)
-
-    def finish(self) -> None:
-        for bar in (self.documents, self.bytes):
-            if bar is not None:
-                bar.close()
-        self.documents = self.bytes = None
 
 
 def passphrase_origin(options: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from exporter.management.cli import (
     EXIT_FAILED,
@@ -14,34 +14,15 @@ from exporter.management.cli import (
     EXIT_USAGE,
     ArchiveCommand,
     add_passphrase_arguments,
+    print_report,
     resolve_passphrase,
 )
 from exporter.plan import load_plan
 from exporter.source import open_export
-from exporter.verify import ExportVerifier, VerifyReport
+from exporter.verify import ExportVerifier
 
 #: verify_export's exit status when the export cannot be verified at all.
 EXIT_CANNOT_VERIFY = EXIT_USAGE
-
-
-def print_report(command: BaseCommand, report: VerifyReport, location: str) -> None:
-    """The summary and every problem of a verification, as the commands show them."""
-    for warning in report.warnings:
-        command.stderr.write(f"Warning: {warning}")
-    for recorded in report.recorded:
-        command.stderr.write(f"Recorded by the export: {recorded}")
-    for problem in report.problems:
-        command.stderr.write(f"Problem: {problem}")
-    if report.more_problems:
-        command.stderr.write(f"... and {report.more_problems} more problems.")
-    if report.unverifiable:
-        return
-    counts = ", ".join(f"{label} {count}" for label, count in sorted(report.records.items()))
-    command.stdout.write(
-        f"Verified {location}: {report.manifests} manifests, {sum(report.records.values())} "
-        f"records ({counts}); {report.files_checked} files checked, "
-        f"{report.bytes_hashed / 1e6:.1f} MB hashed."
-    )
 
 
 class Command(ArchiveCommand):

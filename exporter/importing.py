@@ -24,7 +24,6 @@ Secrets are decrypted in memory, never written anywhere in plain text but the da
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections import Counter
@@ -39,32 +38,27 @@ from django.db import DatabaseError, connections, transaction
 
 from exporter import interrupts
 from exporter.base import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
+from exporter.import_files import FileStage
 from exporter.loader import (
     BatchLoader,
     describe_unknown_fields,
     refresh_planner_statistics,
     unknown_fields,
 )
-from exporter.options import ExportError, ExportProgress, UsageError
+from exporter.options import ExportProgress, ImportFailed, ImportUsageError
 from exporter.plan import ExportPlan
-from exporter.secrets import InvalidSecret, SecretCipher, decrypt_record
-from exporter.sinks.files import (
-    NAME_MAX,
-    create_temp,
-    file_sha256,
-    is_temp_name,
-    remove_quietly,
-    sync_files,
-    syncs_whole_file_systems,
-)
-from exporter.source import CHUNK, ExportSource, MediaPaths
-from exporter.verify import (
+from exporter.reading import (
     RecordedProblem,
     describe_json_error,
     read_metadata,
     read_records,
     recorded_problems,
 )
+from exporter.secrets import InvalidSecret, SecretCipher, decrypt_record
+from exporter.sinks.files import (
+    is_temp_name,
+)
+from exporter.source import ExportSource, MediaPaths
 
 #: The stages of an import, in order (``ArchiveImporter.stage``).
 STAGES = ("check", "load", "files", "done")
@@ -78,21 +72,6 @@ STAGE_NOTES = {
     ),
     "done": "The import was complete.",
 }
-# create_temp's names: ".<name, shortened to fit>.<12 hex digits>.tmp".
-_TEMP_NAME_ROOM = NAME_MAX - len("..") - 12 - len(".tmp")
-
-
-class ImportFailed(ExportError):
-    """An import cannot go on; the message says what is wrong and how to fix it."""
-
-
-class ImportUsageError(UsageError, ImportFailed):
-    """The import was asked for something the export cannot give (a passphrase it has no use
-    for, none where it needs one)."""
-
-
-class ChecksumMismatch(ValueError):
-    """A copied file's bytes do not have the sha256 its record gives."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +102,7 @@ class ImportSummary:
     temps_removed: int = 0
 
 
-class ArchiveImporter:
+class ArchiveImporter(FileStage):
     def __init__(
         self,
         source: ExportSource,
@@ -393,154 +372,6 @@ class ArchiveImporter:
 
     # -- pass 3: files -------------------------------------------------------------------------
 
-    def copy_files(self, documents: int) -> None:
-        """Copy every document's files into the media directory; on any failure or
-        interruption, remove every temporary file this run created."""
-        try:
-            self._copy_files(documents)
-        except BaseException:
-            self.remove_temps()
-            raise
-
-    def _copy_files(self, documents: int) -> None:
-        if self.options.files_only:
-            self.progress.start(documents)
-        documents_label = self.documents_label()
-        for _, _, record in self.records():
-            if record["model"] != documents_label:
-                continue
-            original, thumbnail, archive = self.destinations(record)
-            fields = record["fields"]
-            jobs = [
-                (FILE_NAME_KEY, original, fields.get("checksum")),
-                (THUMBNAIL_NAME_KEY, thumbnail, None),
-                (ARCHIVE_NAME_KEY, archive, fields.get("archive_checksum")),
-            ]
-            for key, destination, checksum in jobs:
-                name = record.get(key)
-                if name is None or destination is None:
-                    continue
-                self.remove_stale_temps(destination)
-                recorded = self.recorded.get(name)
-                if recorded is not None and not self.source.exists(name):
-                    self.summary.files_not_imported += 1
-                    self.summary.problems.append(
-                        f"Recorded by the export: {recorded.describe()} Not imported: "
-                        f"{destination} is left out."
-                    )
-                    continue
-                try:
-                    self.copy_file(name, destination, checksum)
-                except ChecksumMismatch as exc:
-                    if recorded is None:
-                        raise self.copy_failed(name, record, destination, exc) from exc
-                    self.summary.files_not_imported += 1
-                    self.summary.problems.append(
-                        f"Recorded by the export: {recorded.describe()} Not imported: the "
-                        f"export's copy does not match the record ({exc})."
-                    )
-                    continue
-                except (OSError, ValueError) as exc:
-                    raise self.copy_failed(name, record, destination, exc) from exc
-                if recorded is not None:
-                    self.summary.problems.append(
-                        f"Recorded by the export: {recorded.describe()} The export's copy was "
-                        f"imported to {destination}."
-                    )
-            if self.options.files_only:
-                self.progress.document_done()
-        # One sync per file system instead of one per file, each a journal commit.
-        for directory in self._unsynced.values():
-            try:
-                sync_files(directory, ())
-            except OSError as exc:
-                raise ImportFailed(
-                    f"Syncing the copied files in {directory} failed: {exc}. The database is "
-                    "loaded; fix the cause and run the import again with --files-only."
-                ) from exc
-
-    def copy_failed(
-        self, name: str, record: dict[str, Any], destination: Path, exc: Exception
-    ) -> ImportFailed:
-        reason: object = exc
-        if isinstance(exc, OSError) and exc.strerror and exc.filename is None:
-            # A failed write (a full disk): say which file it was writing.
-            reason = f"{exc.strerror} while writing {destination}"
-        return ImportFailed(
-            f"Copying file {name} of document {record['pk']} failed: {reason}. "
-            "The database is loaded; fix the cause and run the import again with "
-            "--files-only to copy the remaining files."
-        )
-
-    def remove_temps(self) -> None:
-        """Remove every temporary file this run created and did not rename (signals held)."""
-        with interrupts.deferred():
-            for temp in self._temps:
-                remove_quietly(temp)
-            self._temps.clear()
-
-    def remove_stale_temps(self, destination: Path) -> None:
-        """Remove the temporary files an earlier, killed import left for ``destination``."""
-        directory = destination.parent
-        stale = self._stale.get(directory)
-        if stale is None:
-            stale = self._stale[directory] = {}
-            try:
-                with os.scandir(directory) as entries:
-                    for entry in entries:
-                        if is_temp_name(entry.name) and entry.is_file(follow_symlinks=False):
-                            # ".<name>.<12 hex>.tmp" -> <name> (shortened if it was long)
-                            stem = entry.name[1:].rsplit(".", 2)[0]
-                            stale.setdefault(stem, []).append(Path(entry.path))
-            except OSError:
-                return  # not there yet (nothing to remove), or unreadable (the copy will say)
-        if not stale:
-            return
-        name = destination.name
-        leftovers = stale.pop(name, [])
-        if len(name.encode("utf-8", "surrogateescape")) > _TEMP_NAME_ROOM:
-            for stem in [s for s in stale if name.startswith(s)]:
-                leftovers.extend(stale.pop(stem))
-        for path in leftovers:
-            remove_quietly(path)
-            self.summary.temps_removed += 1
-
-    def copy_file(self, name: str, destination: Path, checksum: str | None) -> None:
-        if checksum is None:
-            checksum, _ = self.source.sha256(name)
-        if destination.is_file() and sha256_of(destination) == checksum:
-            self.summary.files_skipped += 1
-            return
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        # Registered before it exists: a signal landing anywhere from here on cannot leak it.
-        temp, fd = create_temp(destination, register=self._temps.add)
-        digest = hashlib.sha256()
-        try:
-            with self.source.open(name) as src, os.fdopen(fd, "wb") as out:
-                while chunk := src.read(CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-                    self.progress.bytes_copied(len(chunk))
-                if syncs_whole_file_systems():
-                    # Synced all at once when every file is in place (see copy_files()). A
-                    # crash before that is safe: --files-only checks every file in place.
-                    self._unsynced.setdefault(os.fstat(out.fileno()).st_dev, destination.parent)
-                else:
-                    out.flush()
-                    os.fsync(out.fileno())
-            if digest.hexdigest() != checksum:
-                raise ChecksumMismatch(
-                    f"its sha256 is {digest.hexdigest()}, the manifest says {checksum}"
-                )
-            os.replace(temp, destination)
-        except BaseException:
-            remove_quietly(temp)
-            self._temps.discard(temp)
-            raise
-        self._temps.discard(temp)
-        self.summary.files_copied += 1
-        self.summary.bytes_copied += destination.stat().st_size
-
 
 class CommitThen:
     """``transaction.atomic`` whose commit and ``then()`` are not cut apart by a signal.
@@ -565,9 +396,3 @@ class CommitThen:
             self.then()
         interrupts.check()
         return None
-
-
-def sha256_of(path: Path) -> str:
-    """The sha256 of the file at ``path``, read in chunks."""
-    with open(path, "rb", buffering=0) as stream:
-        return file_sha256(stream, bytearray(CHUNK))

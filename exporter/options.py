@@ -133,3 +133,12 @@ class UsageError(ExportError):
 
 class ExportStopped(ExportError):
     """A suspicious export stopped before touching the previous one (see the shrink guard)."""
+
+
+class ImportFailed(ExportError):
+    """An import cannot go on; the message says what is wrong and how to fix it."""
+
+
+class ImportUsageError(UsageError, ImportFailed):
+    """The import was asked for something the export cannot give (a passphrase it has no use
+    for, none where it needs one)."""

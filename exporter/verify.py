@@ -13,7 +13,6 @@ reported again as missing or damaged.
 from __future__ import annotations
 
 import json
-import re
 import zipfile
 import zlib
 from collections import Counter
@@ -32,6 +31,13 @@ from exporter.encoding import classic_encode_record
 from exporter.ledger import Ledger
 from exporter.loader import describe_unknown_fields, unknown_fields
 from exporter.plan import ExportPlan
+from exporter.reading import (
+    RecordedProblem,
+    describe_json_error,
+    read_metadata,
+    read_records,
+    recorded_problems,
+)
 from exporter.secrets import InvalidSecret, SecretCipher, decrypt_record
 from exporter.source import MANIFEST, METADATA, ExportSource, MediaPaths
 
@@ -39,57 +45,6 @@ MAX_REPORTED = 200
 EXPORT_KEYS = (FILE_NAME_KEY, THUMBNAIL_NAME_KEY, ARCHIVE_NAME_KEY)
 #: What reading a damaged zip member raises, besides OSError.
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
-
-
-@dataclass(frozen=True)
-class RecordedProblem:
-    """A document file the export could not export, as its ``metadata.json`` records it."""
-
-    document: Any
-    title: str
-    #: "original", "thumbnail" or "archive".
-    file: str
-    #: The file's name in the export; absent from it unless ``kept_previous_copy``.
-    export_name: str
-    #: Where the file was looked for in the media directory.
-    source: str
-    #: "missing", "damaged", "changed" (or another word the exporter chose).
-    problem: str
-    detail: str
-    kept_previous_copy: bool
-
-    def describe(self) -> str:
-        text = f"document {self.document} ({self.title!r}): {self.file} {self.export_name} "
-        text += self.problem
-        if self.detail:
-            text += f": {self.detail.rstrip('.')}"
-        if self.kept_previous_copy:
-            return text + "; the export holds the previous export's copy of it."
-        return text + "; the export has no copy of it."
-
-
-def recorded_problems(metadata: dict[str, Any]) -> list[RecordedProblem]:
-    """The problems ``metadata.json`` records ([] if none); ValueError if they are malformed."""
-    entries = metadata.get("problems") or []
-    if not isinstance(entries, list):
-        raise ValueError(f'{METADATA}: "problems" is not a list.')
-    problems = []
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not isinstance(entry.get("export_name"), str):
-            raise ValueError(f'{METADATA}: problem {index} is not an object with an "export_name".')
-        problems.append(
-            RecordedProblem(
-                document=entry.get("document"),
-                title=str(entry.get("title", "")),
-                file=str(entry.get("file", "file")),
-                export_name=entry["export_name"],
-                source=str(entry.get("source", "")),
-                problem=str(entry.get("problem", "not exported")),
-                detail=str(entry.get("detail", "")),
-                kept_previous_copy=entry.get("kept_previous_copy") is True,
-            )
-        )
-    return problems
 
 
 @dataclass
@@ -128,46 +83,6 @@ class VerifyReport:
             self.problems.append(message)
         else:
             self.more_problems += 1
-
-
-def read_records(stream) -> Iterator[Any]:
-    """The items of a manifest's top-level array, one at a time.
-
-    Read 1 MB at a time, not ijson's 64 kB: yajl lexes a token that spans chunks again from its
-    start at every chunk, so a 50 MB string took minutes; 16 times fewer chunks, as fast else.
-    """
-    return ijson.items(stream, "item", buf_size=1 << 20)
-
-
-# NaN and Infinity are not JSON, but Python's json module (and so the classic exporter, and
-# --stream byte for byte) writes them for a float column holding one; ijson cannot read them.
-_NON_JSON_NUMBER = re.compile(r"[:\[,]\s*(-?Infinity|NaN)\b")
-
-
-def describe_json_error(exc: Exception) -> str:
-    """Why a manifest does not parse, with the fix when the cause is a NaN or Infinity."""
-    text = str(exc)
-    found = _NON_JSON_NUMBER.search(text)
-    if found:
-        return (
-            f"it holds the number {found.group(1)}, which is not JSON (a float column of the "
-            "database holds it, and the exporter writes it as Python's json module does). "
-            "Replace that value in the database (with NULL or a finite number) and export again"
-        )
-    return " ".join(text.split())
-
-
-def read_metadata(source: ExportSource) -> dict[str, Any]:
-    if not source.exists(METADATA):
-        raise ValueError(f"{METADATA} is missing from {source.location}.")
-    with source.open(METADATA) as stream:
-        try:
-            metadata = json.load(stream)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{METADATA} is not valid JSON: {exc}") from None
-    if not isinstance(metadata, dict) or "version" not in metadata:
-        raise ValueError(f"{METADATA} has no version: it is not an export's metadata.")
-    return metadata
 
 
 def describe_os_error(exc: BaseException) -> str:

@@ -23,8 +23,8 @@ from exporter.management.cli import (
     resolve_passphrase,
 )
 from exporter.plan import load_plan
+from exporter.reading import read_metadata
 from exporter.source import ExportSource, open_export
-from exporter.verify import read_metadata
 
 
 def passphrase_origin(options: dict[str, Any]) -> str:

@@ -13,7 +13,6 @@ one batch of instances at a time.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterator, Sequence
 from functools import partial
 from itertools import islice, repeat
@@ -37,12 +36,8 @@ MAX_BATCH_SIZE = 10_000
 
 
 def validate_batch_size(value: object) -> int:
-    """Return ``value`` as a batch size, or raise ValueError saying what a batch size must be."""
-    if isinstance(value, str):
-        text = value.strip()
-        if not re.fullmatch(r"[+]?[0-9]+", text):
-            raise ValueError(_batch_size_message(value))
-        value = int(text)
+    """Return ``value`` if it is a batch size (an int from 1 to :data:`MAX_BATCH_SIZE`), or
+    raise ValueError saying what a batch size must be."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BATCH_SIZE:
         raise ValueError(_batch_size_message(value))
     return value

@@ -1,4 +1,4 @@
-"""Run the test suite once per database, side by side: SQLite, PostgreSQL and MariaDB.
+"""Run the test suite once per database: SQLite, PostgreSQL and MariaDB.
 
 SQLite always runs. PostgreSQL and MariaDB run when their server answers (URLs from
 TEST_POSTGRES_URL / TEST_MARIADB_URL, defaulting to this machine's 127.0.0.1 servers). Outside CI
@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -64,52 +63,37 @@ def unreachable_reason(name: str, url: str | None) -> str | None:
 
 def main(pytest_args: list[str]) -> int:
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    results: dict[str, str] = {}
+    results: list[tuple[str, str]] = []
     failed = False
-    runs: dict[str, tuple[subprocess.Popen, float, object]] = {}
-    # The three runs go side by side: most of a run waits on subprocesses, files and its
-    # database server, so together they take little more than the longest one alone.
     for name, url in DATABASES.items():
         reason = unreachable_reason(name, url)
         if reason is not None:
             if in_ci:
-                results[name] = f"FAILED: {reason} (CI=true: every database must run)"
+                results.append((name, f"FAILED: {reason} (CI=true: every database must run)"))
                 failed = True
             else:
-                results[name] = f"skipped: {reason}"
+                results.append((name, f"skipped: {reason}"))
             continue
         env = dict(os.environ)
         env.pop("DATABASE_URL", None)
         if url is not None:
             env["DATABASE_URL"] = url
-        log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - closed below
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pytest", *pytest_args],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        runs[name] = (process, time.monotonic(), log)
-    for name, (process, started, log) in runs.items():
-        code = process.wait()
+        print(f"\n===== tests on {name} =====", flush=True)
+        started = time.monotonic()
+        code = subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env)
         elapsed = f"{time.monotonic() - started:.0f} s"
-        log.seek(0)
-        print(f"\n===== tests on {name} ({elapsed}) =====", flush=True)
-        sys.stdout.write(log.read())
-        log.close()
         if code == 0:
-            results[name] = f"passed in {elapsed}"
+            results.append((name, f"passed in {elapsed}"))
         elif code == NO_TESTS_COLLECTED and pytest_args:
             # A selection (-k, a path) that matches nothing on this database is not a failure.
-            results[name] = "no tests matched the selection"
+            results.append((name, "no tests matched the selection"))
         else:
             what = "no tests collected" if code == NO_TESTS_COLLECTED else f"pytest exit {code}"
-            results[name] = f"FAILED: {what} after {elapsed}"
+            results.append((name, f"FAILED: {what} after {elapsed}"))
             failed = True
     print("\n===== summary =====")
-    for name in DATABASES:
-        print(f"{name:>10}: {results[name]}")
+    for name, outcome in results:
+        print(f"{name:>10}: {outcome}")
     return 1 if failed else 0
 
 

@@ -239,6 +239,9 @@ def run_on_terminal(args: list[str], data: Path, answers: list[str] = ()) -> tup
     )
     os.close(slave)
     output = b""
+    # Where the output stood at the last answer: only a new prompt gets the next one (an answer
+    # typed before getpass turns echo off is flushed away with TCSAFLUSH).
+    answered_at = 0
     pending = list(answers)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -251,11 +254,13 @@ def run_on_terminal(args: list[str], data: Path, answers: list[str] = ()) -> tup
             if not chunk:
                 break
             output += chunk
-            if pending and output.rstrip().endswith(b":"):
+            if pending and output[answered_at:].rstrip().endswith(b":"):
                 os.write(master, pending.pop(0).encode() + b"\n")
-                output += b"\n"
+                answered_at = len(output)
         elif process.poll() is not None:
             break
+    if process.poll() is None:
+        process.kill()
     process.wait(timeout=60)
     os.close(master)
     return process.returncode, output.decode("utf-8", "replace")

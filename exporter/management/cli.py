@@ -63,8 +63,11 @@ class DatabaseProblem(ExportError):
 
 def batch_size_option(value: str) -> int:
     """argparse type of --batch-size: a whole number from 1 to MAX_BATCH_SIZE."""
+    text = value.strip()
     try:
-        return validate_batch_size(value)
+        if not text.isdigit():
+            raise ValueError(value)
+        return validate_batch_size(int(text))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"must be a whole number, at least 1 and at most {MAX_BATCH_SIZE}; got {value!r}"

@@ -13,6 +13,7 @@ from typing import Any
 
 import ijson
 
+from exporter.options import FileProblem
 from exporter.source import METADATA, ExportSource
 
 __all__ = [
@@ -25,21 +26,10 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class RecordedProblem:
-    """A document file the export could not export, as its ``metadata.json`` records it."""
-
-    document: Any
-    title: str
-    #: "original", "thumbnail" or "archive".
-    file: str
-    #: The file's name in the export; absent from it unless ``kept_previous_copy``.
-    export_name: str
-    #: Where the file was looked for in the media directory.
-    source: str
-    #: "missing", "damaged", "changed" (or another word the exporter chose).
-    problem: str
-    detail: str
-    kept_previous_copy: bool
+class RecordedProblem(FileProblem):
+    """A document file the export could not export, as its ``metadata.json`` records it (the
+    exporter's :class:`~exporter.options.FileProblem`, read back); ``export_name`` is absent
+    from the export unless ``kept_previous_copy``."""
 
     def describe(self) -> str:
         text = f"document {self.document} ({self.title!r}): {self.file} {self.export_name} "

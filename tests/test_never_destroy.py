@@ -279,3 +279,20 @@ def test_a_zip_export_goes_on_without_a_damaged_file(archive, target):
         assert problem["kept_previous_copy"] is False
         assert problem["export_name"] not in names
     assert len(names) > DOCUMENTS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nightly_zip_of_one_name_keeps_the_good_copies_of_the_previous_one(archive, target):
+    assert export(archive, target, "-z", "-zn", "nightly").returncode == 0
+    missing, rotten = break_two_originals()
+    done = export(archive, target, "-z", "-zn", "nightly")
+    assert_clean_failure(done, 3, "2 document files", "The previous export's good copy was kept.")
+    with zipfile.ZipFile(target / "nightly.zip") as archive_zip:
+        assert archive_zip.testzip() is None
+        metadata = json.loads(archive_zip.read("metadata.json"))
+        by_pk = {p["document"]: p for p in metadata["problems"]}
+        for document in (missing, rotten):
+            problem = by_pk[document.pk]
+            assert problem["kept_previous_copy"] is True
+            data = archive_zip.read(problem["export_name"])
+            assert hashlib.sha256(data).hexdigest() == document.checksum

@@ -15,6 +15,7 @@ import stat
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -174,6 +175,33 @@ class ZipSink(ExportSink):
             info = self._info(relpath, status.st_mtime, status.st_mode, method)
             info.file_size = status.st_size
             self._write_entry(info, reader, report=True)
+        return True
+
+    def keep_file(self, relpath: str, parts: tuple[str, ...], sha256: str | None) -> bool:
+        # The archive this one replaces (same name) may hold a good copy: it is carried over,
+        # so that a nightly zip under a fixed name does not lose a file whose source broke.
+        if self.path is None or not self.path.is_file():
+            return False
+        try:
+            previous = zipfile.ZipFile(self.path)
+        except (OSError, zipfile.BadZipFile):
+            return False
+        with previous:
+            try:
+                old = previous.getinfo(relpath)
+                if sha256 is not None:
+                    with previous.open(old) as member:
+                        if self.hash_file(member) != sha256.lower():
+                            return False
+            except (KeyError, OSError, zipfile.BadZipFile, zlib.error, EOFError):
+                return False
+            # Checked whole just now: a failure from here on is the new archive's, and stops
+            # the run as any failed entry does.
+            with previous.open(old) as member:
+                info = self._info(relpath, 0, old.external_attr >> 16, old.compress_type)
+                info.date_time = old.date_time
+                info.file_size = old.file_size
+                self._write_entry(info, member, report=True)
         return True
 
     @property

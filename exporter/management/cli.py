@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from exporter import interrupts
 from exporter.batches import MAX_BATCH_SIZE, validate_batch_size
-from exporter.guard import describe_database
+from exporter.guard import describe_database, sqlite_file
 from exporter.options import ExportError, ExportProgress, UsageError
 from exporter.verify import VerifyReport
 
@@ -165,14 +165,13 @@ def check_database(using: str = DEFAULT_DB_ALIAS) -> None:
     """Refuse a database that is missing, unreachable or not migrated, with what to do."""
     connection = connections[using]
     where = describe_database(using)
-    if connection.vendor == "sqlite":
-        name = str(connection.settings_dict["NAME"])
-        in_memory = name == ":memory:" or "mode=memory" in name
-        if not in_memory and not Path(name).exists():
-            raise DatabaseProblem(
-                f"The {where} does not exist. Check ARCHIVE_DATA_DIR (or DATABASE_URL); for a "
-                "new archive, run `manage.py migrate` first."
-            )
+    database_file = sqlite_file(using)
+    if database_file is not None and not database_file.exists():
+        # Connecting would create an empty one: a typo in a path must not look like an archive.
+        raise DatabaseProblem(
+            f"The {where} does not exist. Check ARCHIVE_DATA_DIR (or DATABASE_URL); for a "
+            "new archive, run `manage.py migrate` first."
+        )
     try:
         connection.ensure_connection()
     except DatabaseLibraryError as exc:

@@ -19,6 +19,20 @@ from tests.conftest import ROOT
 TEMP_GLOB = ".*.tmp"
 
 
+def child_environment(
+    data_dir: Path, database_url: str | None = None, env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a command run on ``data_dir`` (and ``database_url``, else its SQLite
+    file), with no DATABASE_URL or passphrase inherited from the test run."""
+    child_env = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir))
+    child_env.pop("DATABASE_URL", None)
+    child_env.pop("DOCUMENT_EXPORTER_PASSPHRASE", None)
+    if database_url is not None:
+        child_env["DATABASE_URL"] = database_url
+    child_env.update(env or {})
+    return child_env
+
+
 def manage(
     data_dir: Path,
     *args: str,
@@ -28,16 +42,10 @@ def manage(
     **kwargs,
 ) -> subprocess.CompletedProcess:
     """``manage.py *args`` in a subprocess; text output captured, never raising on failure."""
-    child_env = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir))
-    child_env.pop("DATABASE_URL", None)
-    child_env.pop("DOCUMENT_EXPORTER_PASSPHRASE", None)
-    if database_url is not None:
-        child_env["DATABASE_URL"] = database_url
-    child_env.update(env or {})
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env=child_env,
+        env=child_environment(data_dir, database_url, env),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -23,6 +23,7 @@ import pytest
 from tests import stop_point
 from tests.archive_process import (
     assert_clean_failure,
+    child_environment,
     manage,
     standalone_archive,
     temp_files,
@@ -203,7 +204,7 @@ def test_the_database_lost_during_an_export(tmp_path, server):
         first = manage(data, "document_exporter", str(target), "--stream", database_url=url)
         assert first.returncode == 0, first.stderr
         before = tree_state(target)
-        env = dict(os.environ, ARCHIVE_DATA_DIR=str(data), DATABASE_URL=url)
+        env = child_environment(data, url)
         args = ["document_exporter", str(target), "--stream", "--batch-size", "2", "-cj"]
         process = stop_point.spawn(args, env, "manifest:2")
         assert stop_point.wait_stopped(process), process.communicate()[1]
@@ -225,13 +226,10 @@ def test_the_database_lost_during_an_export(tmp_path, server):
 def run_on_terminal(args: list[str], data: Path, answers: list[str] = ()) -> tuple[int, str]:
     """Run manage.py with standard input and output on a new pseudo-terminal."""
     master, slave = pty.openpty()
-    env = dict(os.environ, ARCHIVE_DATA_DIR=str(data))
-    env.pop("DATABASE_URL", None)
-    env.pop("DOCUMENT_EXPORTER_PASSPHRASE", None)
     process = subprocess.Popen(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env=env,
+        env=child_environment(data),
         stdin=slave,
         stdout=slave,
         stderr=slave,

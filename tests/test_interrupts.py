@@ -18,7 +18,7 @@ from documents.generator import generate_archive
 from documents.models import Document
 from exporter.sinks.file_list import RUN_MARKER_NAME
 from tests import stop_point
-from tests.archive_process import manage, temp_files, tree_state
+from tests.archive_process import child_environment, manage, temp_files, tree_state
 from tests.conftest import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,11 +34,7 @@ def archive(media):
 
 
 def environment(media: Path) -> dict[str, str]:
-    import os
-
-    env = dict(os.environ, ARCHIVE_DATA_DIR=str(media.parent), DATABASE_URL=database_url())
-    env.pop("DOCUMENT_EXPORTER_PASSPHRASE", None)
-    return env
+    return child_environment(media.parent, database_url())
 
 
 def export_args(target: Path, *args: str) -> list[str]:

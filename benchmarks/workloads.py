@@ -44,7 +44,7 @@ Workload = Callable[[Path, list[str]], Produced]
 
 def classic(out: Path, args: list[str]) -> Produced:
     """The seed's in-memory path: every record in a list, one json.dumps."""
-    from exporter.manifest import ClassicManifestBuilder
+    from exporter.export.manifest import ClassicManifestBuilder
     from exporter.plan import load_plan
 
     plan = load_plan()
@@ -56,7 +56,7 @@ def classic(out: Path, args: list[str]) -> Produced:
 
 def stream(out: Path, args: list[str]) -> Produced:
     """The streaming path over the same sections."""
-    from exporter.manifest import StreamingManifestBuilder
+    from exporter.export.manifest import StreamingManifestBuilder
     from exporter.plan import load_plan
 
     plan = load_plan()

@@ -46,7 +46,7 @@ from documents.models import (
     source_path_for,
     thumbnail_path_for,
 )
-from exporter.loader import refresh_planner_statistics
+from exporter.readback.loader import refresh_planner_statistics
 
 ProgressCallback = Callable[[int], None]
 

@@ -23,10 +23,10 @@ from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 
-from exporter.fields import NotReproducible, convert_column, value_converter
-from exporter.m2m import BatchedM2MQuery, M2MPlan, SpilledM2M
-from exporter.manifest_columns import ColumnConverter, django_column, manifest_column
-from exporter.rows import iter_row_batches, needs_exclusive_connection
+from exporter.records.date_columns import ColumnConverter, django_column, manifest_column
+from exporter.records.fields import NotReproducible, convert_column, value_converter
+from exporter.records.m2m import BatchedM2MQuery, M2MPlan, SpilledM2M
+from exporter.records.rows import iter_row_batches, needs_exclusive_connection
 
 Record = dict[str, Any]
 DEFAULT_BATCH_SIZE = 500
@@ -56,7 +56,7 @@ _ALIAS_PREFIX = "exporter_manifest_column_"
 class RecordLayout:
     """The shape of one model's records, and the row columns that fill it.
 
-    With ``manifest_on`` (a connection), the fields :func:`exporter.manifest_columns.
+    With ``manifest_on`` (a connection), the fields :func:`exporter.records.date_columns.
     manifest_column` knows how to shortcut are read as manifest values (strings that encode
     like Django's values), except the fields named in ``keep_native``.
     """
@@ -165,7 +165,8 @@ def iter_record_batches(
 
     With ``for_manifest``, a record's values may be *manifest values* instead of Django's: the
     string ``DjangoJSONEncoder`` writes for a datetime or date (SQLite only, see
-    :mod:`exporter.manifest_columns`). Encoded with :mod:`exporter.encoding`, such records give
+    :mod:`exporter.records.date_columns`). Encoded with
+    :mod:`exporter.writing.encoding`, such records give
     exactly the bytes of Django's records, faster; but they no longer compare equal to them, so
     use it only for records that go straight to a manifest. Fields named in ``keep_native`` keep
     Django's values: name those that a later step reads or transforms by type (secrets, which

@@ -1,16 +1,17 @@
 """
 Write a manifest as a JSON array, one record at a time, in constant memory.
 
-The bytes written are exactly those of :func:`exporter.encoding.classic_dumps` applied to the
+The bytes written are exactly those of :func:`exporter.writing.encoding.classic_dumps` applied to
+the
 list of all the records: ``[]`` when there are none, otherwise ``[\\n`` + record + ``,\\n`` +
-record ... + ``\\n]``, each record encoded by :func:`exporter.encoding.encode_record`.
+record ... + ``\\n]``, each record encoded by :func:`exporter.writing.encoding.encode_record`.
 """
 
 import hashlib
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from exporter.encoding import (
+from exporter.writing.encoding import (
     classic_encode_record,
     encode_plain_records,
     encode_record,
@@ -45,7 +46,7 @@ class ManifestStreamWriter:
     Records are encoded as they arrive and never kept. The writer counts the records and bytes
     it has handed to the sink and, unless ``checksum`` is false, keeps a running sha256 of them.
     Turn the checksum off when the sink already computes one (as
-    :class:`exporter.atomic.AtomicFile` does) to avoid hashing the manifest twice.
+    :class:`exporter.writing.atomic.AtomicFile` does) to avoid hashing the manifest twice.
 
     Call :meth:`close` to finish the array; the writer does not close the sink. Used as a context
     manager, the writer is closed when the block exits normally and left unfinished when it

@@ -10,9 +10,9 @@ import stat
 
 import pytest
 
-from exporter import atomic
-from exporter.atomic import AtomicFile, CommitResult, ManifestResult, write_manifest
-from exporter.encoding import classic_dumps
+from exporter.writing import atomic
+from exporter.writing.atomic import AtomicFile, CommitResult, ManifestResult, write_manifest
+from exporter.writing.encoding import classic_dumps
 
 OLD_MTIME_NS = 1_000_000_000 * 10**9
 

@@ -15,14 +15,24 @@ from django.core.management import CommandError, call_command
 
 from documents.generator import generate_archive
 from documents.models import Document
-from exporter.secrets import SecretCipher, decrypt_fields
+from exporter.encryption import SecretCipher, decrypt_fields
 from exporter.sinks.file_list import FILE_LIST_NAME
 
 pytestmark = pytest.mark.django_db
 
 PASSPHRASE = "correct horse battery staple"
 SINGLE_OPTIONS = [
-    "-c", "-cj", "-d", "-f", "-p", "-sm", "-na", "-nt", "--data-only", "-z", "--passphrase",
+    "-c",
+    "-cj",
+    "-d",
+    "-f",
+    "-p",
+    "-sm",
+    "-na",
+    "-nt",
+    "--data-only",
+    "-z",
+    "--passphrase",
 ]
 
 
@@ -77,15 +87,20 @@ def decrypted(name: str, data: bytes, passphrase: str | None, contents: dict) ->
     cipher = SecretCipher.from_metadata(passphrase, json.loads(contents[metadata_name]))
     return [
         decrypt_fields(r, ("password", "refresh_token"), cipher)
-        if r["model"] == "documents.mailaccount" else r
+        if r["model"] == "documents.mailaccount"
+        else r
         for r in value
     ]
 
 
 def export(target: Path, *args: str, stream: bool) -> None:
     call_command(
-        "document_exporter", str(target), *(["--stream"] if stream else []), *args,
-        "--no-progress-bar", verbosity=0,
+        "document_exporter",
+        str(target),
+        *(["--stream"] if stream else []),
+        *args,
+        "--no-progress-bar",
+        verbosity=0,
     )
 
 

@@ -8,9 +8,9 @@ import tracemalloc
 import pytest
 
 from documents.generator import generate_archive
-from exporter.options import ExportOptions
+from exporter.export.options import ExportOptions
+from exporter.export.streaming import StreamingExporter
 from exporter.plan import Section, load_plan
-from exporter.streaming import StreamingExporter
 
 pytestmark = pytest.mark.django_db
 
@@ -56,9 +56,9 @@ def test_verify_and_import_of_20000_documents_peak_like_2000(media, tmp_path):
     from django.contrib.auth.models import Group, User
     from guardian.models import GroupObjectPermission, UserObjectPermission
 
-    from exporter.importing import ArchiveImporter, ImportOptions
-    from exporter.source import open_source
-    from exporter.verify import ExportVerifier
+    from exporter.readback.importing import ArchiveImporter, ImportOptions
+    from exporter.readback.source import open_source
+    from exporter.readback.verify import ExportVerifier
 
     domain = [
         *apps.get_app_config("documents").get_models(),

@@ -11,7 +11,7 @@ import pytest
 from filelock import FileLock
 
 from documents.generator import generate_archive
-from exporter.consistency import target_lock_path
+from exporter.format import target_lock_path
 from tests.conftest import ROOT, database_url, run_manage
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,7 +1,7 @@
 """Records read ``for_manifest`` must encode to exactly the bytes of Django's own records.
 
 On SQLite, datetime and date columns arrive as the strings the encoder would write (see
-exporter.manifest_columns); elsewhere, and for every other column, the values are Django's,
+exporter.records.date_columns); elsewhere, and for every other column, the values are Django's,
 converted a column at a time. Whatever the stored value, the bytes (or the exception) must be
 those of ``serializers.serialize("python", ...)`` encoded by the classic encoder.
 """
@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 from documents.generator import generate_archive
 from documents.models import CustomFieldInstance, Document, Tag
 from exporter.batches import iter_record_batches, serialize_queryset_batched
-from exporter.encoding import classic_dumps
-from exporter.m2m import BatchedM2MQuery, M2MPlan
-from exporter.manifest_columns import manifest_column
+from exporter.records.date_columns import manifest_column
+from exporter.records.m2m import BatchedM2MQuery, M2MPlan
 from exporter.stream_writer import ManifestStreamWriter
+from exporter.writing.encoding import classic_dumps
 
 pytestmark = pytest.mark.django_db
 

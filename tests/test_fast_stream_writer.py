@@ -13,15 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter import encoding
-from exporter.encoding import (
+from exporter.stream_writer import ManifestStreamWriter
+from exporter.writing import encoding
+from exporter.writing.encoding import (
     classic_dumps,
     classic_encode_record,
     encode_plain_records,
     encode_record,
     is_orjson_safe,
 )
-from exporter.stream_writer import ManifestStreamWriter
 from tests.test_stream_writer import (
     FUZZ,
     Colour,

@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from exporter.atomic import AtomicFile, write_manifest
-from exporter.encoding import classic_dumps
-from exporter.gc_pause import fewer_collections
-from exporter.writer_thread import WriterThread
+from exporter.writing.atomic import AtomicFile, write_manifest
+from exporter.writing.encoding import classic_dumps
+from exporter.writing.gc_pause import fewer_collections
+from exporter.writing.writer_thread import WriterThread
 
 RECORDS = [{"model": "m", "pk": pk, "fields": {"text": "é" * (pk % 300)}} for pk in range(3000)]
 
@@ -158,7 +158,7 @@ def test_fewer_collections_across_threads():
 def test_spare_core_follows_the_load(monkeypatch):
     import os
 
-    from exporter import atomic
+    from exporter.writing import atomic
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.4, 0.0, 0.0))
@@ -178,7 +178,7 @@ def test_write_manifest_same_bytes_with_or_without_thread(tmp_path, background):
 
 
 def test_thread_syncs_as_it_goes_and_reports_a_failing_sync(tmp_path, monkeypatch):
-    from exporter import writer_thread
+    from exporter.writing import writer_thread
 
     synced: list[int] = []
     monkeypatch.setattr(writer_thread, "_SYNC_BYTES", 10_000)

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from documents.generator import generate_archive
 from documents.models import MailAccount
-from exporter.sinks.file_list import is_reserved_name
+from exporter.format import is_tool_file
 from tests.test_document_exporter import read_tree
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +62,7 @@ def test_a_full_disk_while_zipping_keeps_the_previous_zip(archive, small_disk):
     with pytest.raises(CommandError, match="No space left on device"):
         export(small_disk, "-z", "-zn", "backup")
     assert (small_disk / "backup.zip").read_bytes() == before
-    assert sorted(p.name for p in small_disk.iterdir() if not is_reserved_name(p.name)) == [
+    assert sorted(p.name for p in small_disk.iterdir() if not is_tool_file(p.name)) == [
         "backup.zip"
     ]
 
@@ -92,7 +92,7 @@ def test_with_a_passphrase_no_secret_is_written_in_plain_text(archive, tmp_path,
     target.mkdir()
     export(target, "--passphrase", "a long passphrase", *(["-z"] if zipped else []))
     for path in target.rglob("*"):
-        if path.is_file() and not is_reserved_name(path.name):
+        if path.is_file() and not is_tool_file(path.name):
             data = path.read_bytes()
             if zipped:
                 import zipfile

@@ -6,7 +6,7 @@ trip (export, import into an empty database, export again: the same bytes).
 MariaDB/MySQL refuse any statement, and any row sent back, longer than ``max_allowed_packet``
 (16 MB by default on MariaDB 10.x): such a row can exist only on a server whose setting was
 raised, and an import must insert it on one too. The importer therefore bounds each INSERT by
-bytes as well as by rows (``exporter.loader``), so a batch of 500 ordinary large rows never
+bytes as well as by rows (``exporter.readback.loader``), so a batch of 500 ordinary large rows never
 exceeds the server's packet; and a single row that cannot fit stops the load before anything is
 written, with a CommandError naming the record and how far to raise ``max_allowed_packet``.
 On MariaDB these tests raise the server's global ``max_allowed_packet`` for as long as they

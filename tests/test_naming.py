@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter.naming import (
+from exporter.export.naming import (
     EXPORT_SUFFIXES,
     MAX_COUNTER,
     MAX_EXTENSION_BYTES,
@@ -29,7 +29,7 @@ from exporter.naming import (
     sanitize_component,
     shorten,
 )
-from exporter.unique_names import UniqueNameRegistry, claim_document_names, name_key
+from exporter.export.unique_names import UniqueNameRegistry, claim_document_names, name_key
 
 FORMAT = "{created_year}/{correspondent}/{title}"
 NO_SURROGATES = st.characters(exclude_categories=["Cs"])

@@ -237,9 +237,7 @@ def test_a_missing_and_a_damaged_original_are_listed_and_the_rest_exported(archi
         assert hashlib.sha256(copy.read_bytes()).hexdigest() == document.checksum
         assert before[problem["export_name"]] == tree_state(target)[problem["export_name"]]
     assert not temp_files(target)
-    verified = manage(
-        archive.parent, "verify_export", str(target), database_url=database_url()
-    )
+    verified = manage(archive.parent, "verify_export", str(target), database_url=database_url())
     assert "Traceback" not in verified.stderr
     assert "Recorded by the export" in verified.stdout + verified.stderr
 

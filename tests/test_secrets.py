@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.secrets import (
+from exporter.encryption import (
     DEFAULT_ITERATIONS,
     METADATA_KEY,
     InvalidSecret,

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from exporter.naming import sanitize_component
+from exporter.export.naming import sanitize_component
+from exporter.format import is_tool_file
 from exporter.sinks import DirectorySink
-from exporter.sinks.file_list import FILE_LIST_NAME, is_reserved_name
+from exporter.sinks.file_list import FILE_LIST_NAME
 from exporter.sinks.files import is_temp_name, validate_relpath
 from exporter.sinks.journal import (
     JOURNAL_NAME,
@@ -89,7 +90,7 @@ def without_temps(state: dict[str, bytes]) -> dict[str, bytes]:
 
 def export_data(state: dict[str, bytes]) -> dict[str, bytes]:
     """What readers see of an export: no temporary files, none of the tool's own files."""
-    return {k: v for k, v in without_temps(state).items() if not is_reserved_name(k)}
+    return {k: v for k, v in without_temps(state).items() if not is_tool_file(k)}
 
 
 def export(target: Path, spec: dict) -> None:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from exporter.format import is_tool_file
 from exporter.sinks import DirectorySink, JsonEntry, SinkSummary, ZipSink, validate_relpath
 from exporter.sinks.base import SourceChanged
-from exporter.sinks.file_list import FILE_LIST_NAME, is_reserved_name
+from exporter.sinks.file_list import FILE_LIST_NAME
 from exporter.sinks.zipped import zip_date_time
 
 OLD_NS = 1_500_000_000 * 10**9
@@ -63,7 +64,7 @@ def temporaries(root: Path) -> list[str]:
 
 def listing(directory: Path) -> list[str]:
     """The names in ``directory``, but for the tool's own files (its file list)."""
-    return sorted(name for name in os.listdir(directory) if not is_reserved_name(name))
+    return sorted(name for name in os.listdir(directory) if not is_tool_file(name))
 
 
 def as_earlier_exports_wrote(target: Path, *names: str) -> None:
@@ -493,7 +494,7 @@ def test_delete_stale_removes_exactly_the_stale_files(target, source, tmp_path):
             manifest.write(b"[]")
     summary = sink.summary
 
-    assert sorted(name for name in snapshot(target) if not is_reserved_name(name)) == [
+    assert sorted(name for name in snapshot(target) if not is_tool_file(name)) == [
         "empty",
         "manifest.json",
         "originals",

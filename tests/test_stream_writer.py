@@ -1,7 +1,8 @@
 """
 The streamed manifest must be byte-identical to the classic one.
 
-The oracle is :func:`exporter.encoding.classic_dumps`. The differential tests throw adversarial
+The oracle is :func:`exporter.writing.encoding.classic_dumps`. The differential tests throw
+adversarial
 records at both; the example tests pin every route to the classic encoder and prove, for each,
 that orjson alone would have written something else.
 """
@@ -22,9 +23,9 @@ from django.utils.functional import lazy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporter import encoding
-from exporter.encoding import classic_dumps, classic_encode_record, encode_record
 from exporter.stream_writer import ManifestStreamWriter
+from exporter.writing import encoding
+from exporter.writing.encoding import classic_dumps, classic_encode_record, encode_record
 
 # Deterministic runs, no example database: the suite must give the same verdict every time.
 FUZZ = settings(

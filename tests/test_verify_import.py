@@ -218,7 +218,7 @@ def test_importer_reports_a_corrupt_file_and_resumes_with_files_only(archive, tm
 
 
 def test_importer_syncs_once_and_reports_a_failed_sync(archive, tmp_path, monkeypatch):
-    from exporter import import_files as importing  # the file stage of the importer
+    from exporter.readback import import_files as importing  # the file stage of the importer
 
     target = export(tmp_path / "e")
     wipe(archive)

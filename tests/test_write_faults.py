@@ -26,7 +26,7 @@ from django.core.management import CommandError, call_command
 
 from documents.generator import generate_archive
 from documents.models import Document
-from exporter import source as export_source
+from exporter.readback import source as export_source
 from exporter.sinks import directory, zipped
 from tests.stop_point import kind_of
 from tests.test_document_exporter import read_tree

@@ -23,9 +23,10 @@ from tqdm import tqdm
 
 from exporter import interrupts
 from exporter.batches import MAX_BATCH_SIZE, validate_batch_size
-from exporter.guard import describe_database, sqlite_file
-from exporter.options import ExportError, ExportProgress, UsageError
-from exporter.verify import VerifyReport
+from exporter.errors import ExportError, UsageError
+from exporter.export.guard import describe_database, sqlite_file
+from exporter.progress import ExportProgress
+from exporter.readback.verify import VerifyReport
 
 __all__ = [
     "EXIT_DONE",

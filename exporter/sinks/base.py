@@ -34,7 +34,7 @@ from exporter.sinks.files import (
     same_content,
     validate_relpath,
 )
-from exporter.sinks.json_entry import _OPEN, JsonEntry
+from exporter.sinks.json_entry import JsonEntry
 from exporter.sinks.ledger import FILE, JSON, Ledger
 
 try:
@@ -89,7 +89,7 @@ class SinkSummary:
     location: Path | None = None
 
 
-_COMMITTING, _COMMITTED, _ABORTED = "committing", "committed", "aborted"
+_OPEN, _COMMITTING, _COMMITTED, _ABORTED = "open", "committing", "committed", "aborted"
 
 
 class ExportSink:
@@ -141,7 +141,15 @@ class ExportSink:
         self._check_open()
         parts = validate_relpath(relpath)
         self._check_free(relpath, parts)
-        entry = self.start_json(relpath, parts, compare)
+        file, temp_path = self.create_json_file(relpath, parts)
+        entry = JsonEntry(
+            relpath,
+            file,
+            on_close=self._end_json,
+            on_discard=self._discard_json,
+            compare=compare,
+            temp_path=temp_path,
+        )
         self._open_entries[relpath] = entry
         return entry
 
@@ -249,8 +257,13 @@ class ExportSink:
 
     # The hooks.
 
-    def start_json(self, relpath: str, parts: tuple[str, ...], compare: bool) -> JsonEntry:
-        """Return a new :class:`JsonEntry` for ``relpath`` (already validated and free)."""
+    def create_json_file(
+        self, relpath: str, parts: tuple[str, ...]
+    ) -> tuple[BinaryIO, Path | None]:
+        """
+        Open the file the bytes of the JSON file ``relpath`` (already validated and free) go
+        to; return it and its temporary path, if it has one the sink must clean up.
+        """
         raise NotImplementedError
 
     def end_json(self, entry: JsonEntry) -> bool:

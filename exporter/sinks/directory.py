@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from exporter import interrupts
+from exporter.format import is_tool_file
 from exporter.sinks.base import FILE, JSON, ExportSink, JsonEntry
 from exporter.sinks.file_list import (
     FILE_LIST_NAME,
     RUN_MARKER_NAME,
     OwnedNames,
     begin_run,
-    is_reserved_name,
     stage_file_list,
     write_file_list,
 )
@@ -126,7 +126,7 @@ class DirectorySink(ExportSink):
 
     # Hooks.
 
-    def start_json(self, relpath: str, parts: tuple[str, ...], compare: bool) -> JsonEntry:
+    def create_json_file(self, relpath: str, parts: tuple[str, ...]) -> tuple[BinaryIO, Path]:
         _refuse_journal_name(relpath)
         path = self.target.joinpath(*parts)
         self._ensure_parents(parts)
@@ -144,7 +144,7 @@ class DirectorySink(ExportSink):
             os.close(fd)
             remove_quietly(temp)
             raise
-        return JsonEntry(self, relpath, file, compare=compare, temp_path=temp)
+        return file, temp
 
     def end_json(self, entry: JsonEntry) -> bool:
         assert entry.temp_path is not None
@@ -361,7 +361,7 @@ class DirectorySink(ExportSink):
         name = relpath.rpartition("/")[2]
         if is_temp_name(name):
             return "temp"
-        if is_reserved_name(relpath):
+        if is_tool_file(relpath):
             return None  # the journal, the marker and the file list have their own steps
         if self.ledger.contains(relpath):
             return None
@@ -387,7 +387,7 @@ class DirectorySink(ExportSink):
 
 
 def _refuse_journal_name(relpath: str) -> None:
-    if relpath == JOURNAL_NAME or is_reserved_name(relpath):
+    if relpath == JOURNAL_NAME or is_tool_file(relpath):
         raise ValueError(f"Export path {relpath!r} is reserved for the tool's own files.")
 
 

@@ -15,7 +15,7 @@ character, a newline included)::
     "manifest.json"
     "2024-01-02 ACME Invoice.pdf"
 
-Names starting with :data:`RESERVED_PREFIX` at the top of TARGET (this list, the commit journal,
+Names starting with :data:`TOOL_PREFIX` at the top of TARGET (this list, the commit journal,
 the run marker) belong to the tool, are never export data, and readers of an export skip them.
 """
 
@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from exporter.format import SPLIT_SUFFIX, TOOL_PREFIX, is_tool_file
 from exporter.sinks.files import (
     create_temp,
     fsync_directory,
@@ -43,26 +44,21 @@ __all__ = [
     "FILE_LIST_NAME",
     "FOREIGN_NAMES_MAX",
     "OwnedNames",
-    "RESERVED_PREFIX",
     "RUN_MARKER_NAME",
     "begin_run",
-    "is_reserved_name",
     "load_file_list",
     "stage_file_list",
     "write_file_list",
 ]
 
-#: The prefix of the tool's own files at the top of an export target.
-RESERVED_PREFIX = ".document_exporter-"
 #: The file list's name, at the top of TARGET.
-FILE_LIST_NAME = RESERVED_PREFIX + "files"
+FILE_LIST_NAME = TOOL_PREFIX + "files"
 #: Present while a run writes into TARGET: found at the start of a run, it means an earlier run
 #: was killed, and its temporary files are removed first.
-RUN_MARKER_NAME = RESERVED_PREFIX + "running"
+RUN_MARKER_NAME = TOOL_PREFIX + "running"
 _HEADER = b"document_exporter file list 1\n"
 #: How many names of files that no export of ours wrote a summary lists (all are counted).
 FOREIGN_NAMES_MAX = 1000
-_SPLIT_MANIFEST_SUFFIX = "-manifest.json"
 
 
 def begin_run(target: Path, db: sqlite3.Connection) -> int:
@@ -87,11 +83,6 @@ def begin_run(target: Path, db: sqlite3.Connection) -> int:
 
 def _condemn_temp(relpath: str, is_link: bool) -> str | None:
     return "temp" if is_temp_name(relpath.rpartition("/")[2]) else None
-
-
-def is_reserved_name(relpath: str) -> bool:
-    """Tell whether ``relpath`` is one of the tool's own files at the top of a target."""
-    return "/" not in relpath and relpath.startswith(RESERVED_PREFIX)
 
 
 def load_file_list(target: Path, db: sqlite3.Connection, table: str) -> bool:
@@ -223,7 +214,7 @@ class OwnedNames:
         summary.foreign_files += 1
         if len(summary.foreign_names) < FOREIGN_NAMES_MAX:
             summary.foreign_names.append(relpath)
-        if relpath.endswith(_SPLIT_MANIFEST_SUFFIX):
+        if relpath.endswith(SPLIT_SUFFIX):
             summary.foreign_split_manifests += 1
 
     def previous_names(self) -> Iterator[str]:
@@ -237,7 +228,7 @@ class OwnedNames:
             "SELECT relpath FROM previous WHERE relpath GLOB ?"
             " AND relpath NOT IN (SELECT relpath FROM names) ORDER BY relpath"
         )
-        for (relpath,) in self.db.execute(query, ("*" + _SPLIT_MANIFEST_SUFFIX,)):
+        for (relpath,) in self.db.execute(query, ("*" + SPLIT_SUFFIX,)):
             yield relpath
 
     def all_names(self) -> Iterator[str]:
@@ -252,5 +243,5 @@ class OwnedNames:
         # Sorted: the list does not depend on the order the files were written in.
         query = f"SELECT relpath FROM names UNION SELECT relpath FROM {others} ORDER BY relpath"
         for (relpath,) in self.db.execute(query):
-            if not is_reserved_name(relpath):
+            if not is_tool_file(relpath):
                 yield relpath

@@ -48,7 +48,8 @@ CHUNK_SIZE = 1 << 20
 #: The longest file name (in UTF-8 bytes) the common file systems accept.
 NAME_MAX = 255
 
-# The names of temporary files: ".<name>.<hex token>.tmp", as exporter.atomic.AtomicFile makes
+# The names of temporary files: ".<name>.<hex token>.tmp", as
+# exporter.writing.atomic.AtomicFile makes
 # them. They are never data, so a sink may remove any it finds.
 _TEMP_NAME = re.compile(r"\..+\.[0-9a-f]+\.tmp", re.DOTALL)
 _TEMP_SUFFIX_BYTES = len(".") + 12 + len(".tmp")
@@ -108,7 +109,8 @@ def create_temp(
     and the caller's ``try``.
 
     The name is ``.<name>.<12 hex digits>.tmp``, the convention of
-    :class:`exporter.atomic.AtomicFile`, with ``<name>`` shortened if needed to keep the whole
+    :class:`exporter.writing.atomic.AtomicFile`, with ``<name>``
+    shortened if needed to keep the whole
     within :data:`NAME_MAX` bytes. ``mode`` is masked by the umask, as with ``open()``.
     """
     name = path.name

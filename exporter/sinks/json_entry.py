@@ -5,11 +5,9 @@ One JSON file of an export being written: what :meth:`ExportSink.open_json` retu
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
-
-if TYPE_CHECKING:
-    from exporter.sinks.base import ExportSink
+from typing import BinaryIO
 
 __all__ = ["JsonEntry"]
 
@@ -25,14 +23,18 @@ class JsonEntry:
     propagates; a discarded entry refuses to be closed, so that an incomplete file can never
     be committed. Used as a context manager, the entry is closed when the block exits
     normally and discarded when it raises.
+
+    The entry knows nothing of its sink: ``on_close`` and ``on_discard`` are the sink's own
+    bookkeeping, called once, with the entry, when it is closed or dropped.
     """
 
     def __init__(
         self,
-        sink: ExportSink,
         relpath: str,
         file: BinaryIO,
         *,
+        on_close: Callable[[JsonEntry], None],
+        on_discard: Callable[[JsonEntry], None],
         compare: bool = False,
         temp_path: Path | None = None,
     ) -> None:
@@ -44,7 +46,8 @@ class JsonEntry:
         self.temp_path = temp_path
         #: After :meth:`close`: False if compare mode found the same bytes already exported.
         self.changed: bool | None = None
-        self._sink = sink
+        self._on_close = on_close
+        self._on_discard = on_discard
         self._sha256 = hashlib.sha256()
         self._size = 0
         self._state = _OPEN
@@ -60,10 +63,12 @@ class JsonEntry:
 
     @property
     def closed(self) -> bool:
+        """Whether the entry was closed or discarded."""
         return self._state != _OPEN
 
     @property
     def bytes_written(self) -> int:
+        """How many bytes were written to the entry."""
         return self._size
 
     def hexdigest(self) -> str:
@@ -71,6 +76,7 @@ class JsonEntry:
         return self._sha256.hexdigest()
 
     def writable(self) -> bool:
+        """Always True: an entry is a write-only file."""
         return True
 
     def write(self, data: bytes) -> int:
@@ -92,7 +98,7 @@ class JsonEntry:
         self._check_open()
         self._state = _DONE
         try:
-            self._sink._end_json(self)
+            self._on_close(self)
         except BaseException:
             # The sink has dropped the bytes: a second close must not pretend otherwise.
             self._state = _DISCARDED
@@ -103,7 +109,7 @@ class JsonEntry:
         if self._state != _OPEN:
             return
         self._state = _DISCARDED
-        self._sink._discard_json(self)
+        self._on_discard(self)
 
     def _check_open(self) -> None:
         if self._state != _OPEN:

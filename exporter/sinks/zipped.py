@@ -20,8 +20,9 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from exporter.format import is_tool_file
 from exporter.sinks.base import ExportSink, JsonEntry, SourceChanged
-from exporter.sinks.file_list import OwnedNames, is_reserved_name, write_file_list
+from exporter.sinks.file_list import OwnedNames, write_file_list
 from exporter.sinks.files import (
     create_temp,
     fsync_directory,
@@ -142,9 +143,9 @@ class ZipSink(ExportSink):
 
     # Hooks.
 
-    def start_json(self, relpath: str, parts: tuple[str, ...], compare: bool) -> JsonEntry:
+    def create_json_file(self, relpath: str, parts: tuple[str, ...]) -> tuple[BinaryIO, None]:
         spool = tempfile.TemporaryFile(dir=self.target_dir)  # noqa: SIM115 - closed by the entry
-        return JsonEntry(self, relpath, spool, compare=compare)
+        return spool, None
 
     def end_json(self, entry: JsonEntry) -> bool:
         entry.file.flush()
@@ -339,7 +340,7 @@ class ZipSink(ExportSink):
             names = [entry.name for entry in entries]
         for name in sorted(names):
             mine = name in ours or name == self.path.name
-            if not (mine or is_reserved_name(name) or is_temp_name(name)):
+            if not (mine or is_tool_file(name) or is_temp_name(name)):
                 self.owned.note_foreign(name)
 
 

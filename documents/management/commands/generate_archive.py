@@ -8,8 +8,8 @@ from django.core.management.base import CommandParser
 from tqdm import tqdm
 
 from documents.generator import ArchiveNotEmpty, generate_archive
+from exporter.errors import UsageError
 from exporter.management.cli import ArchiveCommand, whole_number_option
-from exporter.options import UsageError
 
 
 class Command(ArchiveCommand):

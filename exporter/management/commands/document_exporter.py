@@ -1,7 +1,7 @@
 """manage.py document_exporter: export the archive's database and files to a directory or zip.
 
 The command only parses options and reports; the work is the library's
-(``exporter.streaming.StreamingExporter`` with --stream, else ``exporter.classic``).
+(``exporter.export.streaming.StreamingExporter`` with --stream, else ``exporter.export.classic``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from pathlib import Path
 from django.core.management.base import CommandError, CommandParser
 
 from exporter import interrupts
-from exporter.classic import ClassicExporter
+from exporter.errors import UsageError
+from exporter.export.classic import ClassicExporter
+from exporter.export.options import ExportOptions, default_zip_name
+from exporter.export.streaming import StreamingExporter
 from exporter.management.cli import (
     EXIT_PROBLEMS,
     ArchiveCommand,
@@ -24,11 +27,9 @@ from exporter.management.cli import (
     seconds_option,
     whole_number_option,
 )
-from exporter.options import ExportOptions, UsageError, default_zip_name
 from exporter.plan import load_plan
-from exporter.source import open_export
-from exporter.streaming import StreamingExporter
-from exporter.verify import ExportVerifier
+from exporter.readback.source import open_export
+from exporter.readback.verify import ExportVerifier
 
 
 class Command(ArchiveCommand):

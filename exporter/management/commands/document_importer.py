@@ -12,7 +12,6 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from exporter.batches import DEFAULT_BATCH_SIZE
-from exporter.importing import ArchiveImporter, ImportOptions
 from exporter.management.cli import (
     EXIT_PROBLEMS,
     PASSPHRASE_ENV,
@@ -23,8 +22,9 @@ from exporter.management.cli import (
     resolve_passphrase,
 )
 from exporter.plan import load_plan
-from exporter.reading import read_metadata
-from exporter.source import ExportSource, open_export
+from exporter.readback.importing import ArchiveImporter, ImportOptions
+from exporter.readback.reading import read_metadata
+from exporter.readback.source import ExportSource, open_export
 
 
 def passphrase_origin(options: dict[str, Any]) -> str:

@@ -18,8 +18,8 @@ from exporter.management.cli import (
     resolve_passphrase,
 )
 from exporter.plan import load_plan
-from exporter.source import open_export
-from exporter.verify import ExportVerifier
+from exporter.readback.source import open_export
+from exporter.readback.verify import ExportVerifier
 
 #: verify_export's exit status when the export cannot be verified at all.
 EXIT_CANNOT_VERIFY = EXIT_USAGE

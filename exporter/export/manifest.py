@@ -20,9 +20,9 @@ from collections.abc import Iterable, Iterator
 from django.core import serializers
 from django.db.models import QuerySet
 
-from exporter.atomic import AtomicFile, ManifestResult, write_manifest
 from exporter.batches import DEFAULT_BATCH_SIZE, Record, serialize_queryset_batched
-from exporter.encoding import classic_dumps
+from exporter.writing.atomic import AtomicFile, ManifestResult, write_manifest
+from exporter.writing.encoding import classic_dumps
 
 
 class ManifestBuilder:

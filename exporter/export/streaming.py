@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.base import MANIFEST, ArchiveExporter, writing
 from exporter.batches import iter_record_batches, serialize_queryset_batched
-from exporter.rows import needs_exclusive_connection
+from exporter.export.run import ArchiveExporter, writing
+from exporter.export.split_sections import BatchedSplitQuery, SpilledSplitSection, SplitSection
+from exporter.format import MANIFEST
+from exporter.records.rows import needs_exclusive_connection
 from exporter.sinks import ExportSink
-from exporter.split import BatchedSplitQuery, SpilledSplitSection, SplitSection
 from exporter.stream_writer import ManifestStreamWriter
 
 

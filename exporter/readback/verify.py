@@ -25,21 +25,21 @@ import ijson
 from django.apps import apps
 from django.db import models
 
-from exporter.base import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
 from exporter.batches import serialize_queryset_batched
-from exporter.encoding import classic_encode_record
-from exporter.ledger import Ledger
-from exporter.loader import describe_unknown_fields, unknown_fields
+from exporter.encryption import InvalidSecret, SecretCipher, decrypt_record
+from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, MANIFEST, METADATA, THUMBNAIL_NAME_KEY
 from exporter.plan import ExportPlan
-from exporter.reading import (
+from exporter.readback.ledger import Ledger
+from exporter.readback.loader import describe_unknown_fields, unknown_fields
+from exporter.readback.reading import (
     RecordedProblem,
     describe_json_error,
     read_metadata,
     read_records,
     recorded_problems,
 )
-from exporter.secrets import InvalidSecret, SecretCipher, decrypt_record
-from exporter.source import MANIFEST, METADATA, ExportSource, MediaPaths
+from exporter.readback.source import ExportSource, MediaPaths
+from exporter.writing.encoding import classic_encode_record
 
 MAX_REPORTED = 200
 EXPORT_KEYS = (FILE_NAME_KEY, THUMBNAIL_NAME_KEY, ARCHIVE_NAME_KEY)
@@ -302,7 +302,7 @@ class ExportVerifier:
 
     def check_files(self, where: str, record: dict[str, Any]) -> None:
         """The record's file names and files; its files' place once imported (the importer's
-        checks, :class:`exporter.source.MediaPaths`)."""
+        checks, :class:`exporter.readback.source.MediaPaths`)."""
         fields = record["fields"]
         if self.contents.get("originals", True):
             # Only an export with files is imported with them (the importer refuses a data-only

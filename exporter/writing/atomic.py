@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from exporter.gc_pause import fewer_collections
 from exporter.sinks.files import create_temp, fsync_directory, remove_quietly, same_content
 from exporter.stream_writer import ManifestStreamWriter
-from exporter.writer_thread import WriterThread
+from exporter.writing.gc_pause import fewer_collections
+from exporter.writing.writer_thread import WriterThread
 
 __all__ = ["AtomicFile", "CommitResult", "ManifestResult", "spare_core", "write_manifest"]
 
@@ -65,7 +65,8 @@ class AtomicFile:
     propagate as ``OSError`` once the temporary file has been removed.
 
     With ``background=True`` the bytes are written and hashed on a thread of their own (see
-    :mod:`exporter.writer_thread`) while the caller produces the next ones; a write error then
+    :mod:`exporter.writing.writer_thread`) while the caller produces the next ones; a write
+    error then
     surfaces at the next :meth:`write`, or at :meth:`commit`, with the same clean-up.
     """
 
@@ -210,7 +211,8 @@ def write_manifest(
     """
     Write ``records`` as a manifest at ``path``, atomically, and return what was done.
 
-    The file holds exactly the bytes of :func:`exporter.encoding.classic_dumps` over the records,
+    The file holds exactly the bytes of :func:`exporter.writing.encoding.classic_dumps` over the
+    records,
     which may come from any iterable (a generator over database batches keeps memory flat). If
     anything fails, including the iteration, the previous file is left untouched and no
     temporary file remains. See :class:`AtomicFile` for ``compare`` and ``background``.

@@ -6,7 +6,7 @@ Three passes over the manifests, each one record at a time (ijson):
    error, not dropped), and every file name, before anything is written: names must be
    relative and stay inside SOURCE (no ``..``, no absolute path, no symlink or zip member
    leading out), and the files they land on must stay inside the media directory
-   (:class:`exporter.source.MediaPaths`, which verify_export applies too). A database that
+   (:class:`exporter.readback.source.MediaPaths`, which verify_export applies too). A database that
    holds rows, or a media directory that holds files, is refused unless ``force``.
 2. **Load**: one transaction for the whole database. Any failure leaves the database exactly as
    it was. Constraints are checked at the end, PostgreSQL sequences are reset.
@@ -37,28 +37,29 @@ from django.core.management.color import no_style
 from django.db import DatabaseError, connections, transaction
 
 from exporter import interrupts
-from exporter.base import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
-from exporter.import_files import FileStage
-from exporter.loader import (
+from exporter.encryption import InvalidSecret, SecretCipher, decrypt_record
+from exporter.errors import ImportFailed, ImportUsageError
+from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
+from exporter.plan import ExportPlan
+from exporter.progress import ExportProgress
+from exporter.readback.import_files import FileStage
+from exporter.readback.loader import (
     BatchLoader,
     describe_unknown_fields,
     refresh_planner_statistics,
     unknown_fields,
 )
-from exporter.options import ExportProgress, ImportFailed, ImportUsageError
-from exporter.plan import ExportPlan
-from exporter.reading import (
+from exporter.readback.reading import (
     RecordedProblem,
     describe_json_error,
     read_metadata,
     read_records,
     recorded_problems,
 )
-from exporter.secrets import InvalidSecret, SecretCipher, decrypt_record
+from exporter.readback.source import ExportSource, MediaPaths
 from exporter.sinks.files import (
     is_temp_name,
 )
-from exporter.source import ExportSource, MediaPaths
 
 #: The stages of an import, in order (``ArchiveImporter.stage``).
 STAGES = ("check", "load", "files", "done")

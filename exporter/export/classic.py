@@ -16,10 +16,10 @@ from pathlib import Path
 
 from django.core import serializers
 
-from exporter.base import MANIFEST, ArchiveExporter, writing
-from exporter.encoding import classic_dumps
+from exporter.export.run import ArchiveExporter, writing
+from exporter.format import MANIFEST, is_tool_file
 from exporter.sinks import DirectorySink, ExportSink
-from exporter.sinks.file_list import is_reserved_name
+from exporter.writing.encoding import classic_dumps
 
 
 class ClassicExporter(ArchiveExporter):
@@ -32,7 +32,7 @@ class ClassicExporter(ArchiveExporter):
                     self.write_everything(copies)
                 for path in sorted(Path(scratch).rglob("*")):
                     relpath = path.relative_to(scratch).as_posix()
-                    if path.is_file() and not is_reserved_name(relpath):
+                    if path.is_file() and not is_tool_file(relpath):
                         if relpath.endswith(".json"):
                             entry = sink.open_json(relpath)
                             entry.write(path.read_bytes())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -11,7 +9,8 @@ from pathlib import Path
 from django.db import connections, transaction
 from filelock import FileLock, Timeout
 
-from exporter.options import ExportError
+from exporter.errors import ExportError
+from exporter.format import target_lock_path
 
 MEDIA_LOCK_TIMEOUT = 300.0
 
@@ -42,12 +41,6 @@ def consistent_snapshot(using: str = "default") -> Iterator[None]:
                 # BEGIN is deferred: the snapshot starts at the first read, so read now.
                 cursor.execute("SELECT 1 FROM sqlite_master LIMIT 1")
         yield
-
-
-def target_lock_path(target: Path) -> Path:
-    """The lock file of an export target: outside it, so it never shows up in the export."""
-    key = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:20]
-    return Path(tempfile.gettempdir()) / f"document-exporter-{key}.lock"
 
 
 @contextmanager

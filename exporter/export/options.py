@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from exporter.batches import DEFAULT_BATCH_SIZE
+from exporter.format import FileProblem
 
 
 def default_zip_name() -> str:
@@ -72,73 +72,3 @@ class ExportSummary:
     foreign_names: list[str] = field(default_factory=list)
     #: Temporary files of earlier, killed runs that were removed.
     temps_removed: int = 0
-
-
-@dataclass(frozen=True)
-class FileProblem:
-    """A document file that an export could not copy; recorded in ``metadata.json``."""
-
-    document: Any
-    title: str
-    #: "original", "thumbnail" or "archive".
-    file: str
-    #: The name the file has in the export.
-    export_name: str
-    #: Where the file should be, in the media directory.
-    source: str
-    #: "missing", "unreadable", "damaged" (bit rot) or "changed" (replaced during the export).
-    problem: str
-    #: What is wrong and what to do, in a sentence.
-    detail: str
-    #: Whether the export holds the previous export's good copy of the file instead.
-    kept_previous_copy: bool
-
-    def as_json(self) -> dict[str, Any]:
-        """The problem as ``metadata.json`` records it."""
-        return dataclasses.asdict(self)
-
-    def describe(self) -> str:
-        """One line for the command's summary."""
-        kept = (
-            " The previous export's good copy was kept."
-            if self.kept_previous_copy
-            else " The export has no copy of it."
-        )
-        return f"document {self.document} ({self.title!r}), {self.file}: {self.detail}{kept}"
-
-
-class ExportProgress:
-    """Hooks a command can override to show progress; the library itself never prints."""
-
-    def start(self, documents: int) -> None:
-        """The run will export this many documents."""
-
-    def document_done(self) -> None:
-        """One more document is exported."""
-
-    def bytes_copied(self, count: int) -> None:
-        """This many more bytes of files were copied."""
-
-    def finish(self) -> None:
-        """The run is over, successful or not."""
-
-
-class ExportError(Exception):
-    """An export cannot go on; the message says what is wrong and how to fix it."""
-
-
-class UsageError(ExportError):
-    """The options given cannot work (a bad value, options that exclude each other)."""
-
-
-class ExportStopped(ExportError):
-    """A suspicious export stopped before touching the previous one (see the shrink guard)."""
-
-
-class ImportFailed(ExportError):
-    """An import cannot go on; the message says what is wrong and how to fix it."""
-
-
-class ImportUsageError(UsageError, ImportFailed):
-    """The import was asked for something the export cannot give (a passphrase it has no use
-    for, none where it needs one)."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from filelock import FileLock, Timeout
 
-from exporter.consistency import target_lock_path
+from exporter.format import MANIFEST, SPLIT_SUFFIX, is_tool_file, target_lock_path
 from exporter.sinks import validate_relpath
 from exporter.sinks.files import lock_directory
 from exporter.sinks.journal import JournalError, roll_forward
@@ -30,17 +30,6 @@ if TYPE_CHECKING:
     from exporter.plan import ExportPlan
 
 CHUNK = 1 << 20
-MANIFEST = "manifest.json"
-METADATA = "metadata.json"
-SPLIT_SUFFIX = "-manifest.json"
-#: Top-level names the exporter keeps for itself (its commit journal, its file list, its run
-#: marker): never export data, never reported as files no record names.
-TOOL_PREFIX = ".document_exporter-"
-
-
-def is_tool_file(relpath: str) -> bool:
-    """Tell whether ``relpath`` is one of the exporter's own files at the top of an export."""
-    return "/" not in relpath and relpath.startswith(TOOL_PREFIX)
 
 
 class UnsafePath(ValueError):

@@ -24,9 +24,9 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import QuerySet
 
-from exporter.fields import NotReproducible, value_converter
-from exporter.rows import iter_row_batches
-from exporter.spill import KeyedSpill
+from exporter.records.fields import NotReproducible, value_converter
+from exporter.records.rows import iter_row_batches
+from exporter.records.spill import KeyedSpill
 
 
 class M2MPlan:

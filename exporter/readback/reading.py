@@ -13,8 +13,8 @@ from typing import Any
 
 import ijson
 
-from exporter.options import FileProblem
-from exporter.source import METADATA, ExportSource
+from exporter.format import METADATA, FileProblem
+from exporter.readback.source import ExportSource
 
 __all__ = [
     "RecordedProblem",
@@ -28,7 +28,7 @@ __all__ = [
 @dataclass(frozen=True)
 class RecordedProblem(FileProblem):
     """A document file the export could not export, as its ``metadata.json`` records it (the
-    exporter's :class:`~exporter.options.FileProblem`, read back); ``export_name`` is absent
+    exporter's :class:`~exporter.format.FileProblem`, read back); ``export_name`` is absent
     from the export unless ``kept_previous_copy``."""
 
     def describe(self) -> str:

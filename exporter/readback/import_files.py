@@ -1,6 +1,7 @@
 """The file stage of an import: every document's files copied into the media directory.
 
-:class:`FileStage` is the third pass of :class:`exporter.importing.ArchiveImporter`, kept apart
+:class:`FileStage` is the third pass of
+:class:`exporter.readback.importing.ArchiveImporter`, kept apart
 because it is a job of its own: copies checked against the records' sha256, temporary files
 registered before they exist and removed on any failure or signal, leftovers of killed runs
 removed, one sync per file system, files the export recorded as problems skipped and listed.
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from exporter import interrupts
-from exporter.base import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
-from exporter.options import ImportFailed
+from exporter.errors import ImportFailed
+from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
+from exporter.readback.source import CHUNK
 from exporter.sinks.files import (
     NAME_MAX,
     create_temp,
@@ -25,7 +27,6 @@ from exporter.sinks.files import (
     sync_files,
     syncs_whole_file_systems,
 )
-from exporter.source import CHUNK
 
 __all__ = ["ChecksumMismatch", "FileStage", "sha256_of"]
 
@@ -39,7 +40,7 @@ class ChecksumMismatch(ValueError):
 
 class FileStage:
     """
-    The file stage of :class:`~exporter.importing.ArchiveImporter`, which it is mixed into.
+    The file stage of :class:`~exporter.readback.importing.ArchiveImporter`, which it is mixed into.
 
     It uses the importer's ``options``, ``source``, ``summary``, ``progress``, ``recorded``
     (the export's recorded problems by export name), ``records()``, ``destinations()`` and

@@ -13,7 +13,7 @@ A document's files share a *stem*: ``<stem><ext>`` (the original), ``<stem>-thum
    leading dot and ``..`` must never appear); a Windows device name (``CON``, ``nul.txt``,
    ``COM1``...) gets ``-`` after the device part; an empty result becomes ``document``.
 3. **Shortened** to a byte budget (:func:`shorten`), then **made unique** by
-   :class:`exporter.unique_names.UniqueNameRegistry`, which appends ``_01``, ``_02``...
+   :class:`exporter.export.unique_names.UniqueNameRegistry`, which appends ``_01``, ``_02``...
    (``_100`` after ``_99``).
 
 Byte budget: every name component stays within 255 bytes, counted as the larger of its UTF-8

@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from exporter.batches import Record, serialize_queryset_batched
-from exporter.spill import KeyedSpill
+from exporter.records.spill import KeyedSpill
 
 
 class SplitSection:

@@ -4,7 +4,7 @@ Unique export names: each document's files get names no other document's files h
 :class:`UniqueNameRegistry` keeps the names in a private SQLite file, so that memory stays flat
 for a million documents; :func:`claim_document_names` claims all of one document's file names
 at once. Names compare as a case- and normalisation-insensitive file system would
-(:func:`name_key`). How a stem is made is :mod:`exporter.naming`'s business.
+(:func:`name_key`). How a stem is made is :mod:`exporter.export.naming`'s business.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import unicodedata
 import weakref
 from collections.abc import Iterable, Sequence
 
-from exporter.naming import (
+from exporter.export.naming import (
     EXPORT_SUFFIXES,
     MAX_COUNTER,
     STEM_MAX_BYTES,

@@ -19,7 +19,8 @@ from typing import Any
 import ijson
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from exporter.options import ExportOptions, ExportStopped, UsageError
+from exporter.errors import ExportStopped, UsageError
+from exporter.export.options import ExportOptions
 from exporter.plan import ExportPlan
 from exporter.sinks.file_list import load_file_list
 

@@ -5,8 +5,8 @@ the database and a sink (directory or zip), lets the subclass write the manifest
 (``write_export``), writes ``metadata.json`` and commits. Any failure aborts the sink, so the
 previous export stays as it was. Subclasses:
 
-* ``exporter.streaming.StreamingExporter``: one pass, batches straight to disk, flat memory.
-* ``exporter.classic.ClassicExporter``: the seed's in-memory algorithm, kept as the oracle.
+* ``exporter.export.streaming.StreamingExporter``: one pass, batches straight to disk, flat memory.
+* ``exporter.export.classic.ClassicExporter``: the seed's in-memory algorithm, kept as the oracle.
 """
 
 from __future__ import annotations
@@ -24,36 +24,28 @@ from django.apps import apps
 
 from exporter import __version__, interrupts
 from exporter.batches import validate_batch_size
-from exporter.consistency import consistent_snapshot, export_locks
-from exporter.guard import check_not_shrinking, refuse_unsafe_target
-from exporter.naming import default_stem, format_stem
-from exporter.options import (
-    ExportError,
-    ExportOptions,
-    ExportProgress,
-    ExportSummary,
-    UsageError,
+from exporter.encryption import SecretCipher, encrypt_fields
+from exporter.errors import ExportError, UsageError
+from exporter.export.guard import check_not_shrinking, refuse_unsafe_target
+from exporter.export.naming import default_stem, format_stem
+from exporter.export.options import ExportOptions, ExportSummary
+from exporter.export.problems import file_problem
+from exporter.export.snapshot import consistent_snapshot, export_locks
+from exporter.export.unique_names import UniqueNameRegistry, claim_document_names
+from exporter.format import (
+    ARCHIVE_NAME_KEY,
+    FILE_FOLDERS,
+    FILE_NAME_KEY,
+    MANIFEST,
+    METADATA,
+    THUMBNAIL_NAME_KEY,
 )
 from exporter.plan import DocumentFileInfo, ExportPlan
-from exporter.problems import file_problem
-from exporter.secrets import SecretCipher, encrypt_fields
+from exporter.progress import ExportProgress
 from exporter.sinks import DirectorySink, ExportSink, ZipSink
 from exporter.sinks.base import SourceChanged
 from exporter.sinks.files import validate_relpath
 from exporter.sinks.journal import JournalError
-from exporter.unique_names import UniqueNameRegistry, claim_document_names
-
-MANIFEST = "manifest.json"
-METADATA = "metadata.json"
-FILE_NAME_KEY = "__exported_file_name__"
-THUMBNAIL_NAME_KEY = "__exported_thumbnail_name__"
-ARCHIVE_NAME_KEY = "__exported_archive_name__"
-FOLDERS = {
-    "original": "originals",
-    "thumbnail": "thumbnails",
-    "archive": "archive",
-    "manifest": "json",
-}
 
 
 class ArchiveExporter:
@@ -94,7 +86,8 @@ class ArchiveExporter:
             # The journal of an interrupted commit that cannot be completed safely.
             raise ExportError(str(exc)) from exc
         except UnicodeEncodeError as exc:
-            # A lone surrogate in a value (exporter.encoding.UnencodableRecord names the record).
+            # A lone surrogate in a value (the record is named by
+            # exporter.writing.encoding.UnencodableRecord).
             raise ExportError(f"Cannot export {exc}") from exc
         except OSError as exc:
             # Renames and fsyncs of the commit, or anything not written under writing().
@@ -232,7 +225,7 @@ class ArchiveExporter:
         # All four names of the document are checked, so no file lands on another's.
         names = claim_document_names(self.names, stem, info.original_extension)
         if self.options.use_folder_prefix:
-            names = {kind: f"{FOLDERS[kind]}/{name}" for kind, name in names.items()}
+            names = {kind: f"{FILE_FOLDERS[kind]}/{name}" for kind, name in names.items()}
         return names
 
     def annotate_and_copy(

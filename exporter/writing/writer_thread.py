@@ -8,7 +8,7 @@ also syncs the data as it goes, so that the commit's fsync has little left to do
 :class:`WriterThread` keeps the order of the chunks and a bounded queue (memory stays at a few
 chunks); a failure in the thread is raised to the caller at its next call. It pays only with an
 idle core: on busy cores the GIL hand-overs cost about what it saves (see
-:func:`exporter.atomic.write_manifest`).
+:func:`exporter.writing.atomic.write_manifest`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from exporter.options import FileProblem
+from exporter.format import FileProblem
 from exporter.sinks.base import SourceChanged
 
 __all__ = ["file_problem"]

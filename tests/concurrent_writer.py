@@ -1,4 +1,4 @@
-"""A separate writer process for ``tests/test_concurrent_export.py``.
+"""A separate writer process for ``tests/export/test_concurrent_export.py``.
 
 ``python -m tests.concurrent_writer rows --log LOG [--transactions N] [--stop-file PATH]``
 changes the archive the way its users do, in many small transactions: it inserts, edits and

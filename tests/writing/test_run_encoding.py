@@ -22,7 +22,7 @@ from exporter.writing.encoding import (
     encode_record,
     is_orjson_safe,
 )
-from tests.test_stream_writer import (
+from tests.writing.test_stream_writer import (
     FUZZ,
     Colour,
     MyFloat,

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from documents.generator import generate_archive
 from documents.models import MailAccount
 from exporter.format import is_tool_file
-from tests.test_document_exporter import read_tree
+from tests.export.test_stream_equals_classic import read_tree
 
 pytestmark = pytest.mark.django_db
 

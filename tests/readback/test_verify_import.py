@@ -16,7 +16,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from documents.generator import generate_archive
 from documents.models import Document
-from tests.test_document_exporter import PASSPHRASE, read_tree
+from tests.export.test_stream_equals_classic import PASSPHRASE, read_tree
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from benchmarks.plots import plot_names
 from benchmarks.report import pair_ratios
 from benchmarks.workloads import count_manifest_records
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 POSITIVE = (
     "wall_seconds",

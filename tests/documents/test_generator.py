@@ -129,7 +129,7 @@ def test_command_runs_in_a_real_process(tmp_path: Path):
     """The command as a user runs it: its own process, its own SQLite archive."""
     env = {"ARCHIVE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     manage = [sys.executable, "manage.py"]
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     subprocess.run([*manage, "migrate", "-v", "0"], cwd=root, env=env, check=True)
     done = subprocess.run(
         [*manage, "generate_archive", "--documents", "30", "--no-progress-bar"],

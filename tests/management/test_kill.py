@@ -40,7 +40,7 @@ from documents.generator import generate_archive
 from documents.models import Document
 from tests import stop_point
 from tests.conftest import database_url
-from tests.test_verify_import import database_state, wipe
+from tests.readback.test_verify_import import database_state, wipe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

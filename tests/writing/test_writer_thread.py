@@ -1,7 +1,6 @@
-"""AtomicFile(background=True), its writer thread, and the garbage-collector pause."""
+"""AtomicFile(background=True) and its writer thread."""
 
 import errno
-import gc
 import hashlib
 import threading
 
@@ -9,7 +8,6 @@ import pytest
 
 from exporter.writing.atomic import AtomicFile, write_manifest
 from exporter.writing.encoding import classic_dumps
-from exporter.writing.gc_pause import fewer_collections
 from exporter.writing.writer_thread import WriterThread
 
 RECORDS = [{"model": "m", "pk": pk, "fields": {"text": "é" * (pk % 300)}} for pk in range(3000)]
@@ -121,38 +119,6 @@ def test_cancel_drops_what_is_queued():
     thread.cancel()
     assert written in ([], [b"a"], [b"a", b"b"])
     thread.cancel()
-
-
-def test_fewer_collections_restores_thresholds_even_on_error():
-    before = gc.get_threshold()
-    with pytest.raises(KeyError), fewer_collections():
-        assert gc.get_threshold()[0] >= 200_000
-        with fewer_collections():
-            assert gc.get_threshold()[0] >= 200_000
-        assert gc.get_threshold()[0] >= 200_000
-        raise KeyError
-    assert gc.get_threshold() == before
-
-
-def test_fewer_collections_across_threads():
-    before = gc.get_threshold()
-    inside = threading.Barrier(2)
-    leave = threading.Event()
-
-    def hold():
-        with fewer_collections():
-            inside.wait()
-            leave.wait()
-
-    other = threading.Thread(target=hold)
-    other.start()
-    with fewer_collections():
-        inside.wait()
-    # The other thread is still inside: the raised threshold stays.
-    assert gc.get_threshold()[0] >= 200_000
-    leave.set()
-    other.join()
-    assert gc.get_threshold() == before
 
 
 def test_spare_core_follows_the_load(monkeypatch):

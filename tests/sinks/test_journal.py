@@ -30,7 +30,7 @@ from exporter.sinks.journal import (
     write_journal,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OLD_NS = 1_500_000_000 * 10**9
 
 # Runs one export described by a JSON spec into TARGET, and SIGKILLs itself once KILL_AFTER

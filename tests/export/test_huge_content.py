@@ -26,8 +26,8 @@ from django.db import connection
 
 from documents.generator import generate_archive
 from documents.models import Document
-from tests.test_hostile_data import export as export_into
-from tests.test_verify_import import wipe
+from tests.export.test_hostile_data import export as export_into
+from tests.readback.test_verify_import import wipe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

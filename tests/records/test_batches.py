@@ -23,11 +23,6 @@ def flatten(batches) -> list[dict]:
     return [record for batch in batches for record in batch]
 
 
-@pytest.fixture
-def archive(media):
-    generate_archive(documents=150, seed=11, with_files=False)
-
-
 def test_every_model_matches_djangos_serializer_at_every_batch_size(archive):
     checked = 0
     for model in ALL_MODELS:

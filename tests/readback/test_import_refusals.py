@@ -22,9 +22,15 @@ from documents.generator import generate_archive
 from documents.models import Document
 from tests import import_stop_point, stop_point
 from tests.conftest import ROOT, database_url
-from tests.test_document_exporter import PASSPHRASE
-from tests.test_verify_import import database_state, wipe
-from tests.test_verify_problems import FILE, documents, record_problem, records, write_records
+from tests.export.test_stream_equals_classic import PASSPHRASE
+from tests.readback.test_verify_import import database_state, wipe
+from tests.readback.test_verify_problems import (
+    FILE,
+    documents,
+    record_problem,
+    records,
+    write_records,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,7 +3,7 @@
 The exporter is stopped inside its commit (after the journal and one rename) with an exception
 that no code catches, so that nothing but the sink's own reaction runs: once the journal is in
 place the commit goes forward, so the journal and the staged files stay. The kill -9 version of
-this, in real processes at random renames, is in ``tests/test_kill.py``.
+this, in real processes at random renames, is in ``tests/management/test_kill.py``.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from documents.generator import generate_archive
 from documents.models import Document
 from exporter.sinks import DirectorySink
 from exporter.sinks.journal import JOURNAL_NAME
+from tests.management.test_kill import kill, spawn
+from tests.readback.test_verify_import import wipe
 from tests.stop_point import wait_stopped
-from tests.test_kill import kill, spawn
-from tests.test_verify_import import wipe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

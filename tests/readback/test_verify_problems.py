@@ -18,7 +18,7 @@ from django.core.management import call_command
 
 from documents.generator import generate_archive
 from tests.conftest import ROOT, database_url
-from tests.test_document_exporter import PASSPHRASE
+from tests.export.test_stream_equals_classic import PASSPHRASE
 
 pytestmark = pytest.mark.django_db
 

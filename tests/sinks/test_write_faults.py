@@ -28,9 +28,9 @@ from documents.generator import generate_archive
 from documents.models import Document
 from exporter.readback import source as export_source
 from exporter.sinks import directory, zipped
+from tests.export.test_stream_equals_classic import read_tree
+from tests.readback.test_verify_import import database_state, wipe
 from tests.stop_point import kind_of
-from tests.test_document_exporter import read_tree
-from tests.test_verify_import import database_state, wipe
 
 pytestmark = pytest.mark.django_db
 

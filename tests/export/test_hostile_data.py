@@ -18,8 +18,8 @@ from django.db import connection
 
 from documents.generator import generate_archive
 from documents.models import CustomFieldInstance, Document, Note, SavedView, UiSettings
-from tests.test_document_exporter import read_tree
-from tests.test_verify_import import wipe
+from tests.export.test_stream_equals_classic import read_tree
+from tests.readback.test_verify_import import wipe
 
 pytestmark = pytest.mark.django_db
 

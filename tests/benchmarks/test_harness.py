@@ -20,8 +20,8 @@ from benchmarks.limits import parse_size
 from benchmarks.plots import plot_names
 from benchmarks.report import pair_ratios
 from benchmarks.workloads import count_manifest_records
+from tests.helpers.processes import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 POSITIVE = (
     "wall_seconds",

@@ -15,7 +15,8 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from documents.generator import ArchiveNotEmpty, generate_archive
 from documents.models import CustomField, CustomFieldInstance, Document
-from tests.conftest import serialize_all, tree_digest
+from tests.helpers.archives import serialize_all, tree_digest
+from tests.helpers.processes import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -129,11 +130,10 @@ def test_command_runs_in_a_real_process(tmp_path: Path):
     """The command as a user runs it: its own process, its own SQLite archive."""
     env = {"ARCHIVE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     manage = [sys.executable, "manage.py"]
-    root = Path(__file__).resolve().parents[2]
-    subprocess.run([*manage, "migrate", "-v", "0"], cwd=root, env=env, check=True)
+    subprocess.run([*manage, "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     done = subprocess.run(
         [*manage, "generate_archive", "--documents", "30", "--no-progress-bar"],
-        cwd=root,
+        cwd=ROOT,
         env=env,
         check=True,
         capture_output=True,
@@ -143,7 +143,7 @@ def test_command_runs_in_a_real_process(tmp_path: Path):
     assert len(list((tmp_path / "media" / "originals").iterdir())) == 30
     again = subprocess.run(
         [*manage, "generate_archive", "--documents", "30"],
-        cwd=root,
+        cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,

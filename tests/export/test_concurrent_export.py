@@ -1,7 +1,7 @@
 """An export while other processes write: one moment's rows, and files that match their records.
 
-Every writer here is a real process (``tests/concurrent_writer.py``) on the same database as a
-real ``document_exporter --stream`` process; nothing is mocked.
+Every writer here is a real process (``tests/helpers/concurrent_writer.py``) on the same
+database as a real ``document_exporter --stream`` process; nothing is mocked.
 
 Rows. A writer inserts, edits and deletes documents, tags and notes and moves tags between
 documents, in many small transactions; each stamps its generation number into a marker column
@@ -27,7 +27,6 @@ contradicts its manifest. A thumbnail has no checksum column and is copied as it
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import signal
@@ -44,9 +43,12 @@ from django.core.management import call_command
 
 from documents.generator import generate_archive
 from documents.models import Correspondent, Document
-from tests import stop_point
-from tests.concurrent_writer import MARKER_PREFIX, counts
-from tests.conftest import ROOT, database_url, tree_digest
+from tests.helpers.archives import tree_digest
+from tests.helpers.concurrent_writer import MARKER_PREFIX, counts
+from tests.helpers.exports import records as manifest_records
+from tests.helpers.exports import verify
+from tests.helpers.processes import ROOT, command_environment
+from tests.helpers.stop_points import spawn_export, wait_stopped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,37 +56,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # -- processes -------------------------------------------------------------------------------
 
 
-def environment(data_dir: Path, stop_at: str | None = None) -> dict[str, str]:
-    env = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir), DATABASE_URL=database_url())
-    env.pop("STOP_AT", None)
-    if stop_at:
-        env["STOP_AT"] = stop_at
-    return env
-
-
-def spawn_export(
-    target: Path, args: tuple[str, ...], data_dir: Path, stop_at: str | None = None
-) -> subprocess.Popen:
-    """``document_exporter TARGET *args`` in a subprocess that may freeze itself (stop_point)."""
-    manage_args = ["document_exporter", str(target), *args, "--no-progress-bar", "-v", "0"]
-    return stop_point.spawn(manage_args, environment(data_dir), stop_at)
-
-
 def spawn_writer(data_dir: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.concurrent_writer", *args],
+        [sys.executable, "-m", "tests.helpers.concurrent_writer", *args],
         cwd=ROOT,
-        env=environment(data_dir),
+        env=command_environment(data_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def wait_stopped(process: subprocess.Popen) -> None:
-    """Wait until the export froze itself with SIGSTOP."""
-    if not stop_point.wait_stopped(process):
-        raise AssertionError(f"the export ended before its stop point: {process.stderr.read()}")
 
 
 def finish(process: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:
@@ -99,10 +79,6 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 
 
 # -- what the export holds -------------------------------------------------------------------
-
-
-def manifest_records(target: Path) -> list[dict[str, Any]]:
-    return json.loads((target / "manifest.json").read_bytes())
 
 
 def manifest_state(records: list[dict[str, Any]]) -> tuple[int, dict[str, int]]:
@@ -138,13 +114,6 @@ def dangling_references(records: list[dict[str, Any]]) -> list[str]:
                 if related is not None and related not in present[target]:
                     problems.append(f"{record['model']} pk={record['pk']} {field.name}={related}")
     return problems
-
-
-def verify(source: Path) -> str:
-    """verify_export on source (raises CommandError if anything is wrong); its report."""
-    out = io.StringIO()
-    call_command("verify_export", str(source), stdout=out, stderr=io.StringIO())
-    return out.getvalue()
 
 
 def check_export_of_one_moment(target: Path, states: dict[int, dict[str, int]]) -> int:
@@ -188,7 +157,7 @@ def test_writer_commits_while_the_export_is_frozen_inside_its_snapshot(
         target, ("--stream", "--data-only", "--batch-size", "5"), media.parent, "manifest:2"
     )
     try:
-        wait_stopped(export)
+        wait_stopped(export, must_stop=True)
         writer = spawn_writer(media.parent, "rows", "--log", str(log), "--transactions", "40")
         code, _, err = finish(writer)
         assert code == 0, err
@@ -290,7 +259,7 @@ def test_a_cooperating_writer_waits_for_the_export(files_archive, tmp_path):
     export = spawn_export(target, ("--stream",), files_archive.parent, "file:1")
     writer = None
     try:
-        wait_stopped(export)
+        wait_stopped(export, must_stop=True)
         writer = spawn_writer(
             files_archive.parent, "replace-file", "--document", str(last.pk), "--log", str(log)
         )
@@ -346,7 +315,7 @@ def test_a_file_replaced_without_the_lock_fails_the_export(files_archive, tmp_pa
     stop_at = "zip:1" if "-z" in args else "file:1"
     export = spawn_export(target, (*args, *(["--strict"] if strict else [])), data_dir, stop_at)
     try:
-        wait_stopped(export)
+        wait_stopped(export, must_stop=True)
         new_checksum = replace_without_lock(last)
     finally:
         export.send_signal(signal.SIGCONT)

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import stat
 import subprocess
-from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
-from documents.generator import generate_archive
 from documents.models import MailAccount
 from exporter.format import is_tool_file
-from tests.export.test_stream_equals_classic import read_tree
+from tests.helpers.exports import export, read_tree
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def archive(media):
-    generate_archive(documents=40, seed=8)
-    return media
+ARCHIVE = {"documents": 40, "seed": 8}
 
 
 @pytest.fixture
@@ -39,12 +33,6 @@ def small_disk(tmp_path):
         yield mountpoint
     finally:
         subprocess.run(["umount", str(mountpoint)], check=True)
-
-
-def export(target: Path, *args: str) -> None:
-    call_command(
-        "document_exporter", str(target), "--stream", *args, "--no-progress-bar", verbosity=0
-    )
 
 
 def test_a_full_disk_is_a_clear_error_and_keeps_the_previous_export(archive, small_disk):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import random
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -18,8 +17,8 @@ from django.db import connection
 
 from documents.generator import generate_archive
 from documents.models import CustomFieldInstance, Document, Note, SavedView, UiSettings
-from tests.export.test_stream_equals_classic import read_tree
-from tests.readback.test_verify_import import wipe
+from tests.helpers.archives import wipe
+from tests.helpers.exports import export, read_tree
 
 pytestmark = pytest.mark.django_db
 
@@ -78,19 +77,6 @@ def archive(media):
     )
     SavedView.objects.filter(pk=1).update(display_fields=[hostile_text(rng, 10), 2**64, -0.0])
     return media
-
-
-def export(target: Path, *args: str, stream: bool = True) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    call_command(
-        "document_exporter",
-        str(target),
-        *(["--stream"] if stream else []),
-        *args,
-        "--no-progress-bar",
-        verbosity=0,
-    )
-    return target
 
 
 @pytest.mark.parametrize("args", [(), ("-sm", "-f"), ("-z", "-zn", "b")], ids=str)

@@ -21,13 +21,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import connection
 
 from documents.generator import generate_archive
 from documents.models import Document
-from tests.export.test_hostile_data import export as export_into
-from tests.readback.test_verify_import import wipe
+from tests.helpers.archives import wipe
+from tests.helpers.exports import export as export_into
+from tests.helpers.exports import import_
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,10 +94,6 @@ def export(target: Path, *args: str, stream: bool = True) -> bytes:
     return (export_into(target, "--data-only", *args, stream=stream) / "manifest.json").read_bytes()
 
 
-def import_(source: Path) -> None:
-    call_command("document_importer", str(source), "--data-only", "--no-progress-bar", verbosity=0)
-
-
 def test_a_50_mb_content_exports_alike_and_round_trips(media, tmp_path):
     generate_archive(documents=5, seed=50, with_files=False)
     content = mixed_text(HUGE, seed=1)
@@ -117,14 +114,14 @@ def test_a_50_mb_content_exports_alike_and_round_trips(media, tmp_path):
         if connection.vendor == "mysql" and default_packet < size:
             # The server's own setting cannot take the row: a clear error, nothing loaded.
             with pytest.raises(CommandError) as failure:
-                import_(tmp_path / "stream")
+                import_(tmp_path / "stream", "--data-only", verbosity=0)
             message = str(failure.value)
             assert f"documents.document pk={pk}" in message, message
             assert "max_allowed_packet" in message and "at least" in message, message
             assert "rolled back" in message, message
             assert Document.global_objects.count() == 0
         with mysql_max_allowed_packet(raised or None):
-            import_(tmp_path / "stream")
+            import_(tmp_path / "stream", "--data-only", verbosity=0)
             assert export(tmp_path / "again") == stream
 
 
@@ -138,5 +135,5 @@ def test_batches_of_large_rows_stay_within_the_packet(media, tmp_path):
         first = export(tmp_path / "first")
         assert len(first) > 24 * MB
         wipe(media)
-        import_(tmp_path / "first")
+        import_(tmp_path / "first", "--data-only", verbosity=0)
         assert export(tmp_path / "again") == first

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import unicodedata
 
 import pytest
 from hypothesis import given
@@ -27,24 +26,7 @@ from exporter.export.naming import (
     sanitize_component,
     shorten,
 )
-
-FORMAT = "{created_year}/{correspondent}/{title}"
-NO_SURROGATES = st.characters(exclude_categories=["Cs"])
-
-
-def utf8(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
-def assert_safe_component(component: str, max_bytes: int = MAX_NAME_BYTES) -> None:
-    assert component
-    assert component not in (".", "..")
-    assert "/" not in component and "\\" not in component and "\x00" not in component
-    assert utf8(component) <= max_bytes
-    assert utf8(unicodedata.normalize("NFD", component)) <= max_bytes
-    assert component == component.strip(" ")
-    assert not component.endswith(".") and not component.startswith(".")
-
+from tests.helpers.names import FORMAT, NO_SURROGATES, utf8
 
 # -- sanitising --------------------------------------------------------------------------------
 

@@ -7,20 +7,17 @@ import io
 import itertools
 import json
 import os
-import zipfile
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from documents.generator import generate_archive
 from documents.models import Document
-from exporter.encryption import SecretCipher, decrypt_fields
 from exporter.sinks.file_list import FILE_LIST_NAME
+from tests.helpers.exports import PASSPHRASE, export, read_tree
 
 pytestmark = pytest.mark.django_db
 
-PASSPHRASE = "correct horse battery staple"
 SINGLE_OPTIONS = [
     "-c",
     "-cj",
@@ -45,10 +42,7 @@ COMBINATIONS = [(option,) for option in SINGLE_OPTIONS] + list(
 )
 
 
-@pytest.fixture
-def archive(media):
-    generate_archive(documents=40, seed=4)
-    return media
+ARCHIVE = {"documents": 40, "seed": 4}
 
 
 @pytest.fixture
@@ -57,51 +51,6 @@ def target(tmp_path) -> Path:
     path = tmp_path / "export"
     path.mkdir()
     return path
-
-
-def read_tree(root: Path, passphrase: str | None) -> dict[str, object]:
-    """Every file under root (zip entries as "name.zip!entry"), secrets decrypted."""
-    contents: dict[str, bytes] = {}
-    for path in sorted(root.rglob("*")):
-        if not path.is_file():
-            continue
-        relpath = path.relative_to(root).as_posix()
-        if path.suffix == ".zip":
-            with zipfile.ZipFile(path) as archive:
-                for info in archive.infolist():
-                    contents[f"{relpath}!{info.filename}"] = archive.read(info)
-        else:
-            contents[relpath] = path.read_bytes()
-    return {name: decrypted(name, data, passphrase, contents) for name, data in contents.items()}
-
-
-def decrypted(name: str, data: bytes, passphrase: str | None, contents: dict) -> object:
-    if passphrase is None or not name.endswith(".json"):
-        return data
-    value = json.loads(data)
-    if name.endswith("metadata.json"):
-        # The salt is random per run; that it is there is checked elsewhere.
-        assert value.pop("encryption")["salt"]
-        return value
-    metadata_name = name.rsplit("!", 1)[0] + "!metadata.json" if "!" in name else "metadata.json"
-    cipher = SecretCipher.from_metadata(passphrase, json.loads(contents[metadata_name]))
-    return [
-        decrypt_fields(r, ("password", "refresh_token"), cipher)
-        if r["model"] == "documents.mailaccount"
-        else r
-        for r in value
-    ]
-
-
-def export(target: Path, *args: str, stream: bool) -> None:
-    call_command(
-        "document_exporter",
-        str(target),
-        *(["--stream"] if stream else []),
-        *args,
-        "--no-progress-bar",
-        verbosity=0,
-    )
 
 
 @pytest.mark.parametrize("combination", COMBINATIONS, ids="|".join)
@@ -225,14 +174,14 @@ def test_bad_options_are_refused_and_write_nothing(archive, target, args, messag
 
 def test_bad_targets_are_refused(archive, tmp_path):
     with pytest.raises(CommandError, match="does not exist"):
-        export(tmp_path / "missing", stream=True)
+        export(tmp_path / "missing", stream=True, create=False)
     (tmp_path / "file").write_text("")
     with pytest.raises(CommandError, match="not a directory"):
-        export(tmp_path / "file", stream=True)
+        export(tmp_path / "file", stream=True, create=False)
     inside = archive / "exports"
     inside.mkdir()
     with pytest.raises(CommandError, match="media directory"):
-        export(inside, stream=True)
+        export(inside, stream=True, create=False)
 
 
 def test_missing_file_names_the_document_and_leaves_the_previous_export(archive, target):

@@ -19,7 +19,7 @@ from exporter.export.naming import (
     export_suffixes,
 )
 from exporter.export.unique_names import UniqueNameRegistry, claim_document_names, name_key
-from tests.export.test_naming import FORMAT, NO_SURROGATES, assert_safe_component, utf8
+from tests.helpers.names import FORMAT, NO_SURROGATES, assert_safe_component, utf8
 
 # -- the registry ------------------------------------------------------------------------------
 

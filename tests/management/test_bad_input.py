@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import stop_point
-from tests.archive_process import (
+from tests.helpers.processes import (
+    ROOT,
     assert_clean_failure,
     child_environment,
     manage,
@@ -29,7 +29,7 @@ from tests.archive_process import (
     temp_files,
     tree_state,
 )
-from tests.conftest import ROOT
+from tests.helpers.stop_points import spawn, wait_stopped
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/archive")
 MARIADB = os.environ.get("TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/archive")
@@ -206,8 +206,8 @@ def test_the_database_lost_during_an_export(tmp_path, server):
         before = tree_state(target)
         env = child_environment(data, url)
         args = ["document_exporter", str(target), "--stream", "--batch-size", "2", "-cj"]
-        process = stop_point.spawn(args, env, "manifest:2")
-        assert stop_point.wait_stopped(process), process.communicate()[1]
+        process = spawn(args, env, "manifest:2")
+        assert wait_stopped(process), process.communicate()[1]
         kill()
         process.send_signal(signal.SIGCONT)
         _, stderr = process.communicate(timeout=120)

@@ -10,17 +10,12 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from documents.generator import generate_archive
 from exporter.format import target_lock_path
-from tests.conftest import ROOT, database_url, run_manage
+from tests.helpers.processes import ROOT, command_environment, database_url, manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-@pytest.fixture
-def archive(media):
-    generate_archive(documents=25, seed=9)
-    return media
+ARCHIVE = {"documents": 25, "seed": 9}
 
 
 def data_dir(media: Path) -> Path:
@@ -33,11 +28,12 @@ def test_stream_export_in_a_process_equals_the_classic_one(archive, tmp_path):
         target = tmp_path / mode
         target.mkdir()
         args = ["document_exporter", str(target), "-sm", "--no-progress-bar"]
-        done = run_manage(
+        done = manage(
+            data_dir(archive),
             *args,
             *(["--stream"] if mode == "stream" else []),
-            data_dir=data_dir(archive),
-            text=True,
+            database_url=database_url(),
+            check=True,
         )
         assert f"Exported 25 documents to {target}" in done.stdout
         outputs[mode] = {
@@ -52,7 +48,8 @@ def test_stream_export_in_a_process_equals_the_classic_one(archive, tmp_path):
 def test_zip_to_standard_output_through_a_pipe(archive, tmp_path):
     reference = tmp_path / "reference"
     reference.mkdir()
-    run_manage(
+    manage(
+        data_dir(archive),
         "document_exporter",
         str(reference),
         "--stream",
@@ -60,7 +57,8 @@ def test_zip_to_standard_output_through_a_pipe(archive, tmp_path):
         "-zn",
         "ref",
         "--no-progress-bar",
-        data_dir=data_dir(archive),
+        database_url=database_url(),
+        check=True,
     )
     piped = tmp_path / "piped.zip"
     env_cmd = (
@@ -82,13 +80,12 @@ def test_zip_to_standard_output_through_a_pipe(archive, tmp_path):
 
 
 def test_errors_exit_non_zero_with_a_clear_message(archive, tmp_path):
-    done = run_manage(
+    done = manage(
+        data_dir(archive),
         "document_exporter",
         str(tmp_path / "nope"),
         "--stream",
-        data_dir=data_dir(archive),
-        check=False,
-        text=True,
+        database_url=database_url(),
     )
     assert done.returncode != 0
     assert "does not exist" in done.stderr and "Traceback" not in done.stderr
@@ -100,14 +97,13 @@ def test_a_second_exporter_into_the_same_target_fails_at_once(archive, tmp_path)
     target.mkdir()
     with FileLock(target_lock_path(target)):
         started = time.monotonic()
-        done = run_manage(
+        done = manage(
+            data_dir(archive),
             "document_exporter",
             str(target),
             "--stream",
             "--no-progress-bar",
-            data_dir=data_dir(archive),
-            check=False,
-            text=True,
+            database_url=database_url(),
         )
         assert done.returncode != 0
         assert "Another document_exporter is writing into" in done.stderr
@@ -117,14 +113,13 @@ def test_a_second_exporter_into_the_same_target_fails_at_once(archive, tmp_path)
 
 
 def test_lock_timeout_waits_for_the_other_exporter(archive, tmp_path):
-    import os
     import sys
 
     target = tmp_path / "export"
     target.mkdir()
     lock = FileLock(target_lock_path(target))
     lock.acquire()
-    env = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir(archive)), DATABASE_URL=database_url())
+    env = command_environment(data_dir(archive))
     process = subprocess.Popen(
         [
             sys.executable,
@@ -152,13 +147,14 @@ def test_lock_timeout_waits_for_the_other_exporter(archive, tmp_path):
 
 def test_quiet_mode_prints_nothing(archive, tmp_path):
     (tmp_path / "export").mkdir()
-    done = run_manage(
+    done = manage(
+        data_dir(archive),
         "document_exporter",
         str(tmp_path / "export"),
         "--stream",
         "-v",
         "0",
-        data_dir=data_dir(archive),
-        text=True,
+        database_url=database_url(),
+        check=True,
     )
     assert done.stdout == "" and done.stderr == ""

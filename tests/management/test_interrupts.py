@@ -1,7 +1,8 @@
 """SIGINT and SIGTERM end an export cleanly; kill -9 leftovers never pile up.
 
-A real ``document_exporter`` process freezes itself at a seeded event (``tests/stop_point.py``),
-the test queues SIGINT or SIGTERM and lets it go on: the run must remove its temporary files,
+A real ``document_exporter`` process freezes itself at a seeded event
+(``tests/helpers/stop_point.py``), the test queues SIGINT or SIGTERM and lets it go on: the run
+must remove its temporary files,
 leave the previous export byte-identical (or, once the commit began, finish it), say so in one
 line without a traceback, and exit 130 or 143.
 """
@@ -14,12 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from documents.generator import generate_archive
 from documents.models import Document
 from exporter.sinks.file_list import RUN_MARKER_NAME
-from tests import stop_point
-from tests.archive_process import child_environment, manage, temp_files, tree_state
-from tests.conftest import database_url
+from tests.helpers.processes import (
+    command_environment,
+    database_url,
+    manage,
+    temp_files,
+    tree_state,
+)
+from tests.helpers.stop_points import spawn, wait_stopped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,14 +32,7 @@ SEED = 4242
 DOCUMENTS = 16
 
 
-@pytest.fixture
-def archive(media):
-    generate_archive(documents=DOCUMENTS, seed=SEED % 100)
-    return media
-
-
-def environment(media: Path) -> dict[str, str]:
-    return child_environment(media.parent, database_url())
+ARCHIVE = {"documents": DOCUMENTS, "seed": SEED % 100}
 
 
 def export_args(target: Path, *args: str) -> list[str]:
@@ -49,8 +47,8 @@ def retitle_all(round_: int) -> None:
 
 
 def stopped_then_signalled(media: Path, args: list[str], stop_at: str, signum: int):
-    process = stop_point.spawn(args, environment(media), stop_at)
-    assert stop_point.wait_stopped(process), process.communicate()[1]
+    process = spawn(args, command_environment(media.parent), stop_at)
+    assert wait_stopped(process), process.communicate()[1]
     process.send_signal(signum)
     process.send_signal(signal.SIGCONT)
     _, stderr = process.communicate(timeout=120)
@@ -115,8 +113,8 @@ def test_kill_9_leftovers_stay_bounded_and_the_next_run_leaves_none(archive, tmp
     counts = []
     for round_ in range(10):
         retitle_all(round_)
-        process = stop_point.spawn(export_args(target), environment(archive), "file:12")
-        assert stop_point.wait_stopped(process), process.communicate()[1]
+        process = spawn(export_args(target), command_environment(archive.parent), "file:12")
+        assert wait_stopped(process), process.communicate()[1]
         process.kill()
         process.communicate(timeout=60)
         counts.append(len(temp_files(target)))

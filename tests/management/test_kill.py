@@ -3,9 +3,9 @@
 Each point changes the archive (titles, so files get new names; contents; one document's file
 content and checksum, so a file changes in place), then runs ``document_exporter --stream`` in a
 subprocess that freezes itself (SIGSTOP) at a chosen event of one phase (see
-``tests/stop_point.py``): the n-th write into the manifest, into a document file's copy, into a
-split manifest, into the zip, or the n-th rename of the commit. The test then sends SIGKILL, and
-checks that
+``tests/helpers/stop_point.py``): the n-th write into the manifest, into a document file's
+copy, into a split manifest, into the zip, or the n-th rename of the commit. The test then sends
+SIGKILL, and checks that
 
 * ``verify_export`` passes on the target, whose manifest is the previous export's or, for a kill
   once the commit began, the new one; the temporary files the kill left are not counted;
@@ -24,23 +24,21 @@ passes there too, on the new export.
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 
-from documents.generator import generate_archive
 from documents.models import Document
-from tests import stop_point
-from tests.conftest import database_url
-from tests.readback.test_verify_import import database_state, wipe
+from tests.helpers.archives import database_state, wipe
+from tests.helpers.exports import export, verify_outcome
+from tests.helpers.processes import command_environment, temp_files
+from tests.helpers.stop_points import kill, spawn, spawn_export, wait_stopped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,10 +89,7 @@ def point_plan() -> list[tuple[str, int]]:
     return plan
 
 
-@pytest.fixture
-def archive(media):
-    generate_archive(documents=DOCUMENTS, seed=SEED % 1000)
-    return media
+ARCHIVE = {"documents": DOCUMENTS, "seed": SEED % 1000}
 
 
 def mutate(round_: int, rng: random.Random) -> None:
@@ -116,25 +111,6 @@ def mutate(round_: int, rng: random.Random) -> None:
     document.save()
 
 
-def export(target: Path, *args: str) -> None:
-    call_command(
-        "document_exporter", str(target), "--stream", *args, "--no-progress-bar", verbosity=0
-    )
-
-
-def verify(source: Path) -> tuple[bool, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("verify_export", str(source), stdout=out, stderr=err)
-    except CommandError:
-        return False, out.getvalue(), err.getvalue()
-    return True, out.getvalue(), err.getvalue()
-
-
-def temp_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*.tmp")]
-
-
 def manifests_of(root: Path) -> dict[str, bytes]:
     """Every manifest of a directory export (not temporary files), by relative path."""
     return {
@@ -149,19 +125,6 @@ def zip_members(path: Path) -> dict[str, bytes]:
 
     with zipfile.ZipFile(path) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
-
-
-def spawn(target: Path, args: tuple[str, ...], stop_at: str | None, data_dir: Path):
-    env = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir), DATABASE_URL=database_url())
-    manage_args = ["document_exporter", str(target), "--stream", *args]
-    return stop_point.spawn([*manage_args, "--no-progress-bar", "-v", "0"], env, stop_at)
-
-
-def kill(process: subprocess.Popen) -> str:
-    process.send_signal(signal.SIGKILL)
-    _, err = process.communicate(timeout=30)
-    assert process.returncode == -signal.SIGKILL, err
-    return err
 
 
 def phase_of_temps(temps: list[Path]) -> str:
@@ -187,7 +150,7 @@ def check_after_kill(
     ``committing``: whether the kill came inside the commit, after the journal was in place, so
     that verify completes the commit and the manifests are the new ones; None if unknown.
     """
-    ok, out, err = verify(target)
+    ok, out, err = verify_outcome(target)
     current = manifests_of(target)
     assert ok, (label, err)
     assert ".tmp" not in out + err, (label, err)
@@ -215,11 +178,11 @@ def test_kill_9_at_chosen_moments_of_the_export(archive, tmp_path):
     export(targets["split"], "-sm")
     export(targets["zip"], "-z", "-zn", "backup")
     for target in targets.values():
-        assert verify(target if target.name != "target-zip" else target / "backup.zip")[0]
+        assert verify_outcome(target if target.name != "target-zip" else target / "backup.zip")[0]
 
     # How long a whole run takes, start-up included: the timed kills land inside it.
     started = time.monotonic()
-    full = spawn(targets["plain"], ("--batch-size", "1"), None, data_dir)
+    full = spawn_export(targets["plain"], ("--stream", "--batch-size", "1"), data_dir)
     assert full.wait(timeout=120) == 0, full.stderr.read()
     full.stderr.close()
     duration = time.monotonic() - started
@@ -248,34 +211,34 @@ def test_kill_9_at_chosen_moments_of_the_export(archive, tmp_path):
         if phase_name == "timed":
             # Watch the target: once the run's first temporary file shows, wait a seeded
             # random part of the run's duration, freeze, look, kill.
-            process = spawn(target, phase.args, None, data_dir)
+            process = spawn_export(target, ("--stream", *phase.args), data_dir)
             deadline = time.monotonic() + 60
-            while not temp_files(target) and process.poll() is None:
+            while not temp_files(target, pattern="*.tmp") and process.poll() is None:
                 assert time.monotonic() < deadline
                 time.sleep(0.002)
             time.sleep(rng.uniform(0.0, 0.3) * duration)
             if process.poll() is None:
                 process.send_signal(signal.SIGSTOP)
                 time.sleep(0.05)
-            landed = phase_of_temps(temp_files(target))
+            landed = phase_of_temps(temp_files(target, pattern="*.tmp"))
             if process.poll() is None:
                 kill(process)
             else:
                 landed = "after the run ended"
         else:
-            process = spawn(target, phase.args, f"{phase.kind}:{n}", data_dir)
-            stopped = stop_point.wait_stopped(process)
+            process = spawn_export(target, ("--stream", *phase.args), data_dir, f"{phase.kind}:{n}")
+            stopped = wait_stopped(process)
             assert stopped, f"{phase_name} point {n} was never reached: {process.stderr.read()}"
             err = kill(process)
             assert f"STOPPED {phase.kind}:{n}" in err, err
             landed = phase_name
-        temps = temp_files(target)
+        temps = temp_files(target, pattern="*.tmp")
         temps_seen += bool(temps)
 
         if zipped:
             # The archive is replaced by one rename: before it, the old one is untouched.
             assert (target / "backup.zip").read_bytes() == before_zip, (phase_name, n)
-            ok, out, err = verify(target / "backup.zip")
+            ok, out, err = verify_outcome(target / "backup.zip")
             assert ok, err
             outcome = "verified (previous zip)"
         else:
@@ -289,13 +252,13 @@ def test_kill_9_at_chosen_moments_of_the_export(archive, tmp_path):
 
         # The next run completes and leaves nothing behind.
         export(target, *phase.args)
-        assert temp_files(target) == [], (phase_name, n)
+        assert temp_files(target, pattern="*.tmp") == [], (phase_name, n)
         if zipped:
             assert zip_members(target / "backup.zip") == expected
-            assert verify(target / "backup.zip")[0]
+            assert verify_outcome(target / "backup.zip")[0]
         else:
             assert manifests_of(target) == expected, (phase_name, n)
-            ok, _, err = verify(target)
+            ok, _, err = verify_outcome(target)
             assert ok, err
         log.append(f"{phase_name} n={n}: landed in {landed}, {len(temps)} temp files; {outcome}")
 
@@ -313,12 +276,12 @@ def test_kill_9_during_the_import_leaves_the_database_unchanged(archive, tmp_pat
     wipe(archive)
     before = database_state()
     data_dir = archive.parent
-    env = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir), DATABASE_URL=database_url())
+    env = command_environment(data_dir)
     # bulk_create calls: a few per model; the 2nd is early, the 25th near the end of the load.
     for n in (2, 12, 25):
         manage_args = ["document_importer", str(target), "--no-progress-bar", "--batch-size", "7"]
-        process = stop_point.spawn(manage_args, env, f"bulk:{n}")
-        reached = stop_point.wait_stopped(process)
+        process = spawn(manage_args, env, f"bulk:{n}")
+        reached = wait_stopped(process)
         assert reached, f"bulk point {n} never reached: {process.stderr.read()}"
         assert f"STOPPED bulk:{n}" in kill(process)
         assert database_state() == before, n
@@ -326,7 +289,7 @@ def test_kill_9_during_the_import_leaves_the_database_unchanged(archive, tmp_pat
     # The killed loads left no lock or half-transaction behind: a real import goes through.
     call_command("document_importer", str(target), "--no-progress-bar", verbosity=0)
     assert Document.global_objects.count() == DOCUMENTS
-    ok, _, err = verify(target)
+    ok, _, err = verify_outcome(target)
     assert ok, err
 
 
@@ -345,7 +308,7 @@ def test_a_re_export_with_split_manifests_drops_the_old_ones_without_delete(arch
     new = {p.name for p in target.glob("*-manifest.json")}
     assert len(old - new) == 1 and len(new - old) == 1
     assert (target / "notes-manifest.txt").exists()
-    ok, _, err = verify(target)
+    ok, _, err = verify_outcome(target)
     assert ok, err
     # The old document files stay (no -d); the manifests name the new ones.
     assert len(list(target.glob("*.pdf"))) > DOCUMENTS

@@ -20,25 +20,21 @@ from pathlib import Path
 
 import pytest
 
-from documents.generator import generate_archive
 from documents.models import Document
 from exporter.sinks.file_list import FILE_LIST_NAME
-from tests.archive_process import (
+from tests.helpers.processes import (
     assert_clean_failure,
+    database_url,
     manage,
     standalone_archive,
     temp_files,
     tree_state,
 )
-from tests.conftest import database_url
 
 DOCUMENTS = 20
 
 
-@pytest.fixture
-def archive(media):
-    generate_archive(documents=DOCUMENTS, seed=11)
-    return media
+ARCHIVE = {"documents": DOCUMENTS, "seed": 11}
 
 
 def export(media: Path, target: Path, *args: str):

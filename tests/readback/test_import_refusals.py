@@ -9,69 +9,33 @@ the database as it was or loaded, the hint that resumes); files the export recor
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
-from documents.generator import generate_archive
 from documents.models import Document
-from tests import import_stop_point, stop_point
-from tests.conftest import ROOT, database_url
-from tests.export.test_stream_equals_classic import PASSPHRASE
-from tests.readback.test_verify_import import database_state, wipe
-from tests.readback.test_verify_problems import (
+from tests.helpers.archives import database_state, wipe
+from tests.helpers.exports import (
     FILE,
+    PASSPHRASE,
+    add_unknown_field,
     documents,
+    export,
     record_problem,
     records,
-    write_records,
 )
+from tests.helpers.processes import ROOT, command_environment, run_import, temp_files
+from tests.helpers.stop_points import spawn_import, wait_stopped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DOCUMENTS = 5
 
 
-@pytest.fixture
-def archive(media):
-    generate_archive(documents=DOCUMENTS, seed=41)
-    return media
-
-
-def export(target: Path, *args: str) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    call_command(
-        "document_exporter", str(target), "--stream", *args, "--no-progress-bar", verbosity=0
-    )
-    return target
-
-
-def environment(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir), DATABASE_URL=database_url())
-    env.pop("DOCUMENT_EXPORTER_PASSPHRASE", None)
-    env.pop("STOP_AT", None)
-    env.update(extra)
-    return env
-
-
-def import_(source: Path, *args: str, data_dir: Path, **env: str):
-    """document_importer in a real process (no terminal on stdin); its status and output."""
-    done = subprocess.run(
-        [sys.executable, "manage.py", "document_importer", str(source), *args],
-        cwd=ROOT,
-        env=environment(data_dir, **env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert "Traceback" not in done.stdout + done.stderr, done.stderr
-    return done
+ARCHIVE = {"documents": DOCUMENTS, "seed": 41}
 
 
 def media_files(media: Path) -> dict[str, bytes]:
@@ -82,19 +46,12 @@ def media_files(media: Path) -> dict[str, bytes]:
     }
 
 
-def temp_files(media: Path) -> list[Path]:
-    return sorted(media.rglob("*.tmp"))
-
-
 def test_an_unknown_field_is_an_error_naming_the_record(archive, tmp_path):
     target = export(tmp_path / "e")
-    changed = records(target)
-    index, tag = next((i, r) for i, r in enumerate(changed) if r["model"] == "documents.tag")
-    tag["fields"]["colour_name"] = "red"
-    write_records(target, changed)
+    index, tag = add_unknown_field(target)
     wipe(archive)
     before = database_state()
-    done = import_(target, "--no-progress-bar", data_dir=tmp_path)
+    done = run_import(target, "--no-progress-bar", data_dir=tmp_path)
     assert done.returncode == 1, done.stderr
     assert (
         f"manifest.json record {index} (documents.tag pk={tag['pk']}): unknown field "
@@ -114,7 +71,7 @@ def test_a_media_directory_holding_files_is_refused_unless_force(archive, tmp_pa
         (archive / name).parent.mkdir(parents=True, exist_ok=True)
         (archive / name).write_bytes(data)
     before = database_state()
-    done = import_(target, "--no-progress-bar", data_dir=tmp_path)
+    done = run_import(target, "--no-progress-bar", data_dir=tmp_path)
     assert done.returncode == 1, done.stderr
     assert f"The media directory {archive.resolve()} already holds {len(files)} files (" in (
         done.stderr
@@ -125,7 +82,7 @@ def test_a_media_directory_holding_files_is_refused_unless_force(archive, tmp_pa
     assert "pass --force" in done.stderr
     assert database_state() == before
     assert media_files(archive) == files
-    forced = import_(target, "--force", "--no-progress-bar", data_dir=tmp_path)
+    forced = run_import(target, "--force", "--no-progress-bar", data_dir=tmp_path)
     assert forced.returncode == 0, forced.stderr
     assert Document.global_objects.count() == DOCUMENTS
     assert media_files(archive) == files
@@ -139,7 +96,7 @@ def test_the_media_lock_and_temporary_files_do_not_count(archive, tmp_path):
     (archive / "originals").mkdir(exist_ok=True)
     stray = archive / "originals" / ".unrelated.pdf.0123456789ab.tmp"
     stray.write_bytes(b"a stopped copy of a file this export does not have")
-    done = import_(target, "--no-progress-bar", data_dir=tmp_path)
+    done = run_import(target, "--no-progress-bar", data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     assert media_files(archive) == {
         **files,
@@ -163,7 +120,7 @@ def test_a_passphrase_for_a_plain_export_is_refused(archive, tmp_path, source):
     args = [a.replace("{file}", str(secret)) for a in args]
     wipe(archive)
     before = database_state()
-    done = import_(target, *args, "--no-progress-bar", data_dir=tmp_path, **env)
+    done = run_import(target, *args, "--no-progress-bar", data_dir=tmp_path, env=env)
     assert done.returncode == 2, done.stderr
     assert "A passphrase was given" in done.stderr and named in done.stderr
     assert "not encrypted" in done.stderr and "import it without a passphrase" in done.stderr
@@ -174,13 +131,15 @@ def test_an_encrypted_export_needs_its_passphrase(archive, tmp_path):
     target = export(tmp_path / "e", "--passphrase", PASSPHRASE)
     wipe(archive)
     before = database_state()
-    done = import_(target, "--no-progress-bar", data_dir=tmp_path)
+    done = run_import(target, "--no-progress-bar", data_dir=tmp_path)
     assert done.returncode == 2, done.stderr
     assert "secrets are encrypted" in done.stderr and "--passphrase-file" in done.stderr
     assert database_state() == before
     secret = tmp_path / "passphrase.txt"
     secret.write_text(PASSPHRASE + "\n")
-    done = import_(target, "--passphrase-file", str(secret), "--no-progress-bar", data_dir=tmp_path)
+    done = run_import(
+        target, "--passphrase-file", str(secret), "--no-progress-bar", data_dir=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr
     assert Document.global_objects.count() == DOCUMENTS
@@ -197,13 +156,13 @@ BAD_USAGE = {
 @pytest.mark.parametrize("case", BAD_USAGE)
 def test_bad_usage_is_status_2(archive, tmp_path, case):
     args, message = BAD_USAGE[case]
-    done = import_(tmp_path, *args, data_dir=tmp_path)
+    done = run_import(tmp_path, *args, data_dir=tmp_path)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
 
 
 def test_a_missing_source_fails_clearly(archive, tmp_path):
-    done = import_(tmp_path / "nowhere", data_dir=tmp_path)
+    done = run_import(tmp_path / "nowhere", data_dir=tmp_path)
     assert done.returncode == 1 and "Cannot import: " in done.stderr
     assert "does not exist" in done.stderr
 
@@ -217,23 +176,23 @@ def test_a_failed_file_stage_says_files_only_and_leaves_no_temporary_file(archiv
     broken[len(broken) // 2] ^= 0xFF
     (target / document[FILE]).write_bytes(bytes(broken))
     wipe(archive)
-    done = import_(target, "--no-progress-bar", data_dir=tmp_path)
+    done = run_import(target, "--no-progress-bar", data_dir=tmp_path)
     assert done.returncode == 1, done.stderr
     assert f"document {document['pk']} failed: its sha256 is" in done.stderr
     assert "--files-only" in done.stderr and "--force" not in done.stderr
-    assert temp_files(archive) == []
+    assert temp_files(archive, pattern="*.tmp") == []
     assert Document.global_objects.count() == DOCUMENTS  # the load stands
     (target / document[FILE]).write_bytes(good)
-    resumed = import_(target, "--files-only", "--no-progress-bar", data_dir=tmp_path)
+    resumed = run_import(target, "--files-only", "--no-progress-bar", data_dir=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert media_files(archive) == files
 
 
 def stop_and_signal(manage_args: list[str], data_dir: Path, stop_at: str, signum: int):
     """Run manage.py frozen at ``stop_at``, send ``signum`` there; its status and stderr."""
-    process = import_stop_point.spawn(manage_args, environment(data_dir), stop_at)
+    process = spawn_import(manage_args, command_environment(data_dir), stop_at)
     try:
-        assert stop_point.wait_stopped(process), f"{stop_at} not reached: {process.stderr.read()}"
+        assert wait_stopped(process), f"{stop_at} not reached: {process.stderr.read()}"
         process.send_signal(signum)
         process.send_signal(signal.SIGCONT)
         _, err = process.communicate(timeout=60)
@@ -268,12 +227,12 @@ def test_a_signal_in_the_file_stage_leaves_no_temporary_file(archive, tmp_path, 
     assert f"Stopped by {name}. The database is loaded; run the import again with --files-only" in (
         err
     )
-    assert temp_files(archive) == []
+    assert temp_files(archive, pattern="*.tmp") == []
     assert Document.global_objects.count() == DOCUMENTS
-    resumed = import_(target, "--files-only", "--no-progress-bar", data_dir=tmp_path)
+    resumed = run_import(target, "--files-only", "--no-progress-bar", data_dir=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert media_files(archive) == files
-    assert temp_files(archive) == []
+    assert temp_files(archive, pattern="*.tmp") == []
 
 
 def test_a_signal_during_the_load_leaves_the_database_unchanged(archive, tmp_path):
@@ -293,16 +252,16 @@ def test_files_only_removes_what_a_killed_import_left(archive, tmp_path):
     files = media_files(archive)
     wipe(archive)
     args = ["document_importer", str(target), "--no-progress-bar"]
-    process = import_stop_point.spawn(args, environment(tmp_path), "copy:4")
-    assert stop_point.wait_stopped(process)
+    process = spawn_import(args, command_environment(tmp_path), "copy:4")
+    assert wait_stopped(process)
     process.kill()  # kill -9: no clean-up ran
     process.communicate()
-    left = temp_files(archive)
+    left = temp_files(archive, pattern="*.tmp")
     assert len(left) == 1
-    resumed = import_(target, "--files-only", "--no-progress-bar", data_dir=tmp_path)
+    resumed = run_import(target, "--files-only", "--no-progress-bar", data_dir=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "removed 1 temporary files an earlier, stopped import had left" in resumed.stderr
-    assert temp_files(archive) == []
+    assert temp_files(archive, pattern="*.tmp") == []
     assert media_files(archive) == files
 
 
@@ -313,7 +272,7 @@ def test_files_recorded_as_problems_are_skipped_and_listed_with_status_3(archive
     missing = record_problem(target, first)
     kept = record_problem(target, second, problem="damaged", kept=True, remove=False)
     wipe(archive)
-    done = import_(target, "--no-progress-bar", data_dir=tmp_path)
+    done = run_import(target, "--no-progress-bar", data_dir=tmp_path)
     assert done.returncode == 3, done.stderr
     assert f"Imported {sum(1 for _ in records(target))} records" in done.stdout
     assert "1 not imported (recorded as problems)" in done.stdout
@@ -339,7 +298,7 @@ def test_the_exporters_own_files_are_not_read(archive, tmp_path):
     for name in (".document_exporter-run", ".document_exporter-x-manifest.json"):
         (target / name).write_text("not json [")
     wipe(archive)
-    done = import_(target, "--no-progress-bar", data_dir=tmp_path)
+    done = run_import(target, "--no-progress-bar", data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     assert Document.global_objects.count() == DOCUMENTS
 
@@ -348,7 +307,7 @@ def test_help_documents_force_and_the_exit_statuses(tmp_path):
     done = subprocess.run(
         [sys.executable, "manage.py", "document_importer", "--help"],
         cwd=ROOT,
-        env=environment(tmp_path),
+        env=command_environment(tmp_path),
         capture_output=True,
         text=True,
     )
@@ -372,7 +331,7 @@ def test_a_partial_export_verifies_and_imports_with_status_3(archive, tmp_path):
     verified = subprocess.run(
         [sys.executable, "manage.py", "verify_export", str(target)],
         cwd=ROOT,
-        env=environment(tmp_path),
+        env=command_environment(tmp_path),
         capture_output=True,
         text=True,
     )
@@ -381,7 +340,7 @@ def test_a_partial_export_verifies_and_imports_with_status_3(archive, tmp_path):
         verified.stderr
     )
     wipe(archive)
-    done = import_(target, "--no-progress-bar", data_dir=tmp_path)
+    done = run_import(target, "--no-progress-bar", data_dir=tmp_path)
     assert done.returncode == 3, done.stderr
     assert f"Warning: Recorded by the export: document {document.pk}" in done.stderr
     assert Document.global_objects.count() == DOCUMENTS

@@ -9,59 +9,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.apps import apps
-from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
-from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from documents.generator import generate_archive
 from documents.models import Document
-from tests.export.test_stream_equals_classic import PASSPHRASE, read_tree
+from tests.helpers.archives import database_state, wipe
+from tests.helpers.exports import PASSPHRASE, export, flip_byte, import_, read_tree, verify
 
 pytestmark = pytest.mark.django_db
 
-DOMAIN_MODELS = [
-    *apps.get_app_config("documents").get_models(),
-    UserObjectPermission,
-    GroupObjectPermission,
-    User,
-    Group,
-]
-
-
-@pytest.fixture
-def archive(media):
-    generate_archive(documents=30, seed=6)
-    return media
-
-
-def export(target: Path, *args: str) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    call_command(
-        "document_exporter", str(target), "--stream", *args, "--no-progress-bar", verbosity=0
-    )
-    return target
-
-
-def wipe(media: Path) -> None:
-    """An empty archive: no rows but what migrations create, no files."""
-    for model in DOMAIN_MODELS:
-        model._base_manager.all().delete()
-    for path in list(media.rglob("*")):
-        if path.is_file() and path.name != "media.lock":
-            path.unlink()
-
-
-def verify(source: Path, *args: str) -> tuple[str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    call_command("verify_export", str(source), *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
-
-
-def import_(source: Path, *args: str) -> str:
-    out = io.StringIO()
-    call_command("document_importer", str(source), *args, "--no-progress-bar", stdout=out)
-    return out.getvalue()
+ARCHIVE = {"documents": 30, "seed": 6}
 
 
 ROUND_TRIPS = [[], ["-sm"], ["-p"], ["-z", "-zn", "backup"], ["--passphrase", PASSPHRASE]]
@@ -156,12 +112,6 @@ BREAKAGES = {
 }
 
 
-def flip_byte(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-
-
 @pytest.mark.parametrize("breakage", BREAKAGES)
 def test_verify_names_each_kind_of_damage(archive, tmp_path, breakage):
     target = export(tmp_path / "e")
@@ -181,10 +131,6 @@ def test_verify_rejects_a_wrong_passphrase(archive, tmp_path):
             "verify_export", str(target), "--passphrase", "wrong", stdout=io.StringIO(), stderr=err
         )
     assert "passphrase is wrong" in err.getvalue()
-
-
-def database_state() -> dict[str, int]:
-    return {m._meta.label: m._base_manager.count() for m in DOMAIN_MODELS}
 
 
 IMPORT_BREAKAGES = {name: spec for name, spec in BREAKAGES.items() if name != "flipped byte"}

@@ -8,113 +8,31 @@ the export recorded (metadata.json "problems"). Every run is a real process.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
-from documents.generator import generate_archive
-from tests.conftest import ROOT, database_url
-from tests.export.test_stream_equals_classic import PASSPHRASE
+from tests.helpers.exports import (
+    FILE,
+    PASSPHRASE,
+    THUMBNAIL,
+    add_unknown_field,
+    documents,
+    export,
+    flip_byte,
+    record_problem,
+    records,
+    write_records,
+)
+from tests.helpers.processes import run_command, run_verify
 
 pytestmark = pytest.mark.django_db
 
-FILE = "__exported_file_name__"
-THUMBNAIL = "__exported_thumbnail_name__"
-
-
-@pytest.fixture
-def archive(media):
-    generate_archive(documents=4, seed=31)
-    return media
-
-
-def export(target: Path, *args: str) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    call_command(
-        "document_exporter", str(target), "--stream", *args, "--no-progress-bar", verbosity=0
-    )
-    return target
-
-
-def run(*args: str, data_dir: Path, env: dict[str, str] | None = None):
-    """manage.py in a real process (no terminal on stdin); its exit status and output."""
-    environment = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir), DATABASE_URL=database_url())
-    environment.pop("DOCUMENT_EXPORTER_PASSPHRASE", None)
-    environment.update(env or {})
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert "Traceback" not in done.stdout + done.stderr, done.stderr
-    return done
-
-
-def verify(source: Path, *args: str, data_dir: Path, env: dict[str, str] | None = None):
-    return run("verify_export", str(source), *args, data_dir=data_dir, env=env)
-
-
-def records(target: Path) -> list[dict]:
-    return json.loads((target / "manifest.json").read_bytes())
-
-
-def write_records(target: Path, changed: list[dict]) -> None:
-    (target / "manifest.json").write_text(json.dumps(changed, indent=2))
-
-
-def documents(target: Path) -> list[dict]:
-    return [r for r in records(target) if r["model"] == "documents.document"]
-
-
-def record_problem(
-    target: Path,
-    document: dict,
-    *,
-    key: str = FILE,
-    file: str = "original",
-    problem: str = "missing",
-    kept: bool = False,
-    remove: bool = True,
-) -> str:
-    """Record a problem in metadata.json as the exporter does, and (by default) remove the
-    file from the export; return the file's export name."""
-    name = document[key]
-    metadata = json.loads((target / "metadata.json").read_bytes())
-    metadata.setdefault("problems", []).append(
-        {
-            "document": document["pk"],
-            "title": document["fields"]["title"],
-            "file": file,
-            "export_name": name,
-            "source": f"/srv/media/originals/{document['pk']:07}.pdf",
-            "problem": problem,
-            "detail": f"The file /srv/media/originals/{document['pk']:07}.pdf is {problem}.",
-            "kept_previous_copy": kept,
-        }
-    )
-    (target / "metadata.json").write_text(json.dumps(metadata, indent=2))
-    if remove:
-        (target / name).unlink()
-    return name
-
-
-def flip_byte(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+ARCHIVE = {"documents": 4, "seed": 31}
 
 
 def test_a_good_export_verifies_with_status_0(archive, tmp_path):
     target = export(tmp_path / "e")
-    done = verify(target, data_dir=tmp_path)
+    done = run_verify(target, data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     assert f"Verified {target}" in done.stdout and "Problem" not in done.stderr
 
@@ -124,7 +42,7 @@ def test_recorded_problems_alone_give_status_3(archive, tmp_path):
     first, second = documents(target)[:2]
     original = record_problem(target, first)
     thumbnail = record_problem(target, second, key=THUMBNAIL, file="thumbnail", problem="damaged")
-    done = verify(target, data_dir=tmp_path)
+    done = run_verify(target, data_dir=tmp_path)
     assert done.returncode == 3, done.stderr
     title = first["fields"]["title"]
     assert (
@@ -144,7 +62,7 @@ def test_recorded_problems_and_others_give_status_1(archive, tmp_path):
     first, second = documents(target)[:2]
     record_problem(target, first)
     (target / second[FILE]).unlink()  # not recorded: a real problem
-    done = verify(target, data_dir=tmp_path)
+    done = run_verify(target, data_dir=tmp_path)
     assert done.returncode == 1, done.stderr
     assert f"Recorded by the export: document {first['pk']}" in done.stderr
     assert "Problem: manifest.json record" in done.stderr
@@ -159,12 +77,12 @@ def test_a_kept_previous_copy_must_be_there(archive, tmp_path):
     # Kept and there, but not the record's bytes (a file changed since): still only recorded.
     record_problem(target, first, problem="changed", kept=True, remove=False)
     flip_byte(target / first[FILE])
-    done = verify(target, data_dir=tmp_path)
+    done = run_verify(target, data_dir=tmp_path)
     assert done.returncode == 3, done.stderr
     assert "the export holds the previous export's copy of it" in done.stderr
     # Recorded as kept, but gone: a problem.
     record_problem(target, second, problem="damaged", kept=True)
-    done = verify(target, data_dir=tmp_path)
+    done = run_verify(target, data_dir=tmp_path)
     assert done.returncode == 1, done.stderr
     assert "although the export recorded that it kept the previous export's copy" in done.stderr
 
@@ -174,18 +92,15 @@ def test_malformed_recorded_problems_are_a_problem(archive, tmp_path):
     metadata = json.loads((target / "metadata.json").read_bytes())
     metadata["problems"] = [{"document": 1}]
     (target / "metadata.json").write_text(json.dumps(metadata))
-    done = verify(target, data_dir=tmp_path)
+    done = run_verify(target, data_dir=tmp_path)
     assert done.returncode == 1, done.stderr
     assert 'metadata.json: problem 0 is not an object with an "export_name"' in done.stderr
 
 
 def test_an_unknown_field_is_a_problem_naming_the_record(archive, tmp_path):
     target = export(tmp_path / "e")
-    changed = records(target)
-    index, tag = next((i, r) for i, r in enumerate(changed) if r["model"] == "documents.tag")
-    tag["fields"]["colour_name"] = "red"
-    write_records(target, changed)
-    done = verify(target, data_dir=tmp_path)
+    index, tag = add_unknown_field(target)
+    done = run_verify(target, data_dir=tmp_path)
     assert done.returncode == 1, done.stderr
     assert (
         f"Problem: manifest.json record {index} (documents.tag pk={tag['pk']}): unknown field "
@@ -209,7 +124,7 @@ def test_a_file_that_would_be_imported_outside_the_media_folder_is_a_problem(
     document = next(r for r in changed if r["model"] == "documents.document")
     document["fields"][field] = value
     write_records(target, changed)
-    done = verify(target, data_dir=tmp_path)
+    done = run_verify(target, data_dir=tmp_path)
     assert done.returncode == 1, done.stderr
     assert f"documents.document pk={document['pk']}): its file would be written to" in done.stderr
     assert f"outside the media directory {archive.resolve()}" in done.stderr
@@ -222,7 +137,7 @@ def test_a_name_leading_out_of_the_export_is_a_problem(archive, tmp_path, name):
     document = next(r for r in changed if r["model"] == "documents.document")
     document[FILE] = name
     write_records(target, changed)
-    done = verify(target, data_dir=tmp_path)
+    done = run_verify(target, data_dir=tmp_path)
     assert done.returncode == 1, done.stderr
     assert f"unsafe file name {name!r} in the export" in done.stderr
 
@@ -234,26 +149,26 @@ def test_a_symlink_leading_out_of_the_export_is_a_problem(archive, tmp_path):
     name = documents(target)[0][FILE]
     (target / name).unlink()
     (target / name).symlink_to(outside)
-    done = verify(target, data_dir=tmp_path)
+    done = run_verify(target, data_dir=tmp_path)
     assert done.returncode == 1, done.stderr
     assert "leads outside it" in done.stderr
 
 
 def test_what_cannot_be_verified_gives_status_2(archive, tmp_path):
-    missing = verify(tmp_path / "nowhere", data_dir=tmp_path)
+    missing = run_verify(tmp_path / "nowhere", data_dir=tmp_path)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     empty = tmp_path / "empty"
     empty.mkdir()
-    not_an_export = verify(empty, data_dir=tmp_path)
+    not_an_export = run_verify(empty, data_dir=tmp_path)
     assert not_an_export.returncode == 2, not_an_export.stderr
     assert "metadata.json is missing" in not_an_export.stderr
     assert "Verified" not in not_an_export.stdout
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    assert verify(text, data_dir=tmp_path).returncode == 2
+    assert run_verify(text, data_dir=tmp_path).returncode == 2
     target = export(tmp_path / "e")
     (target / "manifest.json").unlink()
-    no_manifest = verify(target, data_dir=tmp_path)
+    no_manifest = run_verify(target, data_dir=tmp_path)
     assert no_manifest.returncode == 2 and "manifest.json is missing" in no_manifest.stderr
 
 
@@ -266,7 +181,7 @@ def test_the_exporters_own_files_are_not_export_data(archive, tmp_path):
     (target / "notes.txt").write_text("the user's own")
     (target / "sub").mkdir()
     (target / "sub" / ".document_exporter-files").write_text("only at the top")
-    done = verify(target, data_dir=tmp_path)
+    done = run_verify(target, data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Warning: .document_exporter-" not in done.stderr, done.stderr
     assert "Warning: notes.txt is not named by any record." in done.stderr
@@ -277,36 +192,36 @@ def test_passphrase_sources(archive, tmp_path):
     target = export(tmp_path / "e", "--passphrase", PASSPHRASE)
     secret = tmp_path / "passphrase.txt"
     secret.write_text(PASSPHRASE + "\n")
-    from_file = verify(target, "--passphrase-file", str(secret), data_dir=tmp_path)
+    from_file = run_verify(target, "--passphrase-file", str(secret), data_dir=tmp_path)
     assert from_file.returncode == 0, from_file.stderr
     assert "Warning" not in from_file.stderr
     env = {"DOCUMENT_EXPORTER_PASSPHRASE": PASSPHRASE}
-    assert verify(target, data_dir=tmp_path, env=env).returncode == 0
-    on_the_line = verify(target, "--passphrase", PASSPHRASE, data_dir=tmp_path)
+    assert run_verify(target, data_dir=tmp_path, env=env).returncode == 0
+    on_the_line = run_verify(target, "--passphrase", PASSPHRASE, data_dir=tmp_path)
     assert on_the_line.returncode == 0
     assert "Warning: --passphrase on the command line is visible" in on_the_line.stderr
     secret.write_text("wrong\n")
-    wrong = verify(target, "--passphrase-file", str(secret), data_dir=tmp_path)
+    wrong = run_verify(target, "--passphrase-file", str(secret), data_dir=tmp_path)
     assert wrong.returncode == 1 and "passphrase is wrong" in wrong.stderr
     secret.write_text("")
-    empty = verify(target, "--passphrase-file", str(secret), data_dir=tmp_path)
+    empty = run_verify(target, "--passphrase-file", str(secret), data_dir=tmp_path)
     assert empty.returncode == 2 and "is empty" in empty.stderr
     plain = export(tmp_path / "plain")
-    given = verify(plain, "--passphrase-file", str(tmp_path / "nope"), data_dir=tmp_path)
+    given = run_verify(plain, "--passphrase-file", str(tmp_path / "nope"), data_dir=tmp_path)
     assert given.returncode == 2 and "Cannot read the passphrase file" in given.stderr
 
 
 def test_the_database_is_needed_only_against_the_database(archive, tmp_path):
     target = export(tmp_path / "e")
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'no-such' / 'db.sqlite3'}"}
-    assert verify(target, data_dir=tmp_path, env=env).returncode == 0
-    against = verify(target, "--against-db", data_dir=tmp_path, env=env)
+    assert run_verify(target, data_dir=tmp_path, env=env).returncode == 0
+    against = run_verify(target, "--against-db", data_dir=tmp_path, env=env)
     assert against.returncode == 1, against.stderr
     assert "does not exist" in against.stderr and "migrate" in against.stderr
 
 
 def test_help_documents_the_exit_statuses(tmp_path):
-    done = run("verify_export", "--help", data_dir=tmp_path)
+    done = run_command("verify_export", "--help", data_dir=tmp_path)
     assert done.returncode == 0
     text = " ".join(done.stdout.split())
     assert "0 verified; 1 problems found" in text and "2 could not verify" in text

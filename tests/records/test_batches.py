@@ -5,7 +5,6 @@ from __future__ import annotations
 import tracemalloc
 
 import pytest
-from django.apps import apps
 from django.core import serializers
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,10 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from documents.generator import generate_archive
 from documents.models import Document, Tag
 from exporter.batches import serialize_queryset_batched
+from tests.helpers.manifests import ALL_MODELS
 
 pytestmark = pytest.mark.django_db
 
-ALL_MODELS = [m for m in apps.get_models() if not m._meta.auto_created]
+ARCHIVE = {"documents": 150, "seed": 11, "with_files": False}
 
 
 def flatten(batches) -> list[dict]:

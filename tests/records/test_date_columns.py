@@ -14,15 +14,15 @@ from documents.generator import generate_archive
 from documents.models import Document
 from exporter.batches import serialize_queryset_batched
 from exporter.records.date_columns import manifest_column
-from tests.records.test_manifest_records import (
-    FUZZ,
-    django_bytes,
-    manifest_bytes,
-    outcome,
-    sqlite_only,
-)
+from tests.helpers.manifests import FUZZ, django_bytes, manifest_bytes, outcome
 
 pytestmark = pytest.mark.django_db
+
+ARCHIVE = {"documents": 150, "seed": 11, "with_files": False}
+
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="stored text is read as is on SQLite only"
+)
 
 
 @sqlite_only

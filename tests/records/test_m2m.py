@@ -12,6 +12,8 @@ from exporter.records.m2m import BatchedM2MQuery, M2MPlan
 
 pytestmark = pytest.mark.django_db
 
+ARCHIVE = {"documents": 150, "seed": 11, "with_files": False}
+
 
 # --- many-to-many queries ---------------------------------------------------------------------
 

@@ -9,61 +9,19 @@ those of ``serializers.serialize("python", ...)`` encoded by the classic encoder
 from __future__ import annotations
 
 import datetime
-import io
 
 import pytest
-from django.apps import apps
 from django.core import serializers
 from django.db import connection
-from hypothesis import HealthCheck, settings
 
 from documents.models import CustomFieldInstance, Document
 from exporter.batches import iter_record_batches, serialize_queryset_batched
-from exporter.stream_writer import ManifestStreamWriter
 from exporter.writing.encoding import classic_dumps
+from tests.helpers.manifests import ALL_MODELS, django_bytes, manifest_bytes, streamed
 
 pytestmark = pytest.mark.django_db
 
-ALL_MODELS = [m for m in apps.get_models() if not m._meta.auto_created]
-
-FUZZ = settings(
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
-sqlite_only = pytest.mark.skipif(
-    connection.vendor != "sqlite", reason="stored text is read as is on SQLite only"
-)
-
-
-def streamed(records) -> bytes:
-    sink = io.BytesIO()
-    writer = ManifestStreamWriter(sink)
-    writer.write_many(records)
-    writer.close()
-    return sink.getvalue()
-
-
-def manifest_bytes(queryset, batch_size: int = 500) -> bytes:
-    return streamed(
-        record
-        for batch in serialize_queryset_batched(queryset, batch_size=batch_size, for_manifest=True)
-        for record in batch
-    )
-
-
-def django_bytes(queryset) -> bytes:
-    # A fresh clone: iterating a QuerySet caches its rows, which later changes would not reach.
-    return classic_dumps(serializers.serialize("python", queryset.all()))
-
-
-def outcome(function, *args):
-    try:
-        return function(*args)
-    except Exception as error:  # noqa: BLE001 - comparing failures is the point
-        return type(error)
+ARCHIVE = {"documents": 150, "seed": 11, "with_files": False}
 
 
 def test_every_model_encodes_like_djangos_records(archive):

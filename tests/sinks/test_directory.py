@@ -16,23 +16,7 @@ from exporter.format import is_tool_file
 from exporter.sinks import DirectorySink, JsonEntry, SinkSummary, ZipSink, validate_relpath
 from exporter.sinks.base import SourceChanged
 from exporter.sinks.file_list import FILE_LIST_NAME
-
-OLD_NS = 1_500_000_000 * 10**9
-BIG = 2 * 1024 * 1024 + 12_345  # three read chunks
-
-
-class Boom(Exception):
-    pass
-
-
-def make(path: Path, data: bytes, mtime_ns: int | None = OLD_NS, mode: int | None = None) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    if mode is not None:
-        path.chmod(mode)
-    if mtime_ns is not None:
-        os.utime(path, ns=(mtime_ns, mtime_ns))
-    return path
+from tests.helpers.files import BIG, OLD_NS, Boom, as_earlier_exports_wrote, make
 
 
 def snapshot(root: Path) -> dict[str, tuple]:
@@ -55,17 +39,6 @@ def snapshot(root: Path) -> dict[str, tuple]:
 
 def temporaries(root: Path) -> list[str]:
     return sorted(str(path.relative_to(root)) for path in root.rglob("*.tmp"))
-
-
-def listing(directory: Path) -> list[str]:
-    """The names in ``directory``, but for the tool's own files (its file list)."""
-    return sorted(name for name in os.listdir(directory) if not is_tool_file(name))
-
-
-def as_earlier_exports_wrote(target: Path, *names: str) -> None:
-    """Name files in ``target``'s file list, as earlier exports of ours leave it."""
-    lines = "".join(f'"{name}"\n' for name in names)
-    (target / FILE_LIST_NAME).write_text(f"document_exporter file list 1\n{lines}")
 
 
 def umask() -> int:

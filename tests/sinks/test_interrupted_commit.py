@@ -17,13 +17,12 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from documents.generator import generate_archive
 from documents.models import Document
 from exporter.sinks import DirectorySink
 from exporter.sinks.journal import JOURNAL_NAME
-from tests.management.test_kill import kill, spawn
-from tests.readback.test_verify_import import wipe
-from tests.stop_point import wait_stopped
+from tests.helpers.archives import wipe
+from tests.helpers.exports import export, verify_outcome
+from tests.helpers.stop_points import kill, spawn_export, wait_stopped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,34 +33,7 @@ class Killed(BaseException):
     """Stands for a kill: no ``except Exception`` catches it."""
 
 
-@pytest.fixture
-def archive(media):
-    generate_archive(documents=6, seed=7)
-    return media
-
-
-def export(target: Path, *args: str, verbosity: int = 0) -> str:
-    err = io.StringIO()
-    call_command(
-        "document_exporter",
-        str(target),
-        "--stream",
-        *args,
-        "--no-progress-bar",
-        verbosity=verbosity,
-        stdout=io.StringIO(),
-        stderr=err,
-    )
-    return err.getvalue()
-
-
-def verify(source: Path) -> tuple[bool, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("verify_export", str(source), stdout=out, stderr=err)
-    except CommandError as exc:
-        return False, out.getvalue(), err.getvalue() + str(exc)
-    return True, out.getvalue(), err.getvalue()
+ARCHIVE = {"documents": 6, "seed": 7}
 
 
 def change_a_file_in_place() -> Document:
@@ -109,7 +81,7 @@ def interrupted(archive, tmp_path, monkeypatch):
 
 def test_verify_completes_an_interrupted_commit_and_says_so(interrupted):
     target, document = interrupted
-    ok, out, err = verify(target)
+    ok, out, err = verify_outcome(target)
     assert ok, err
     assert f"Warning: a document_exporter writing into {target} had been stopped" in err
     assert COMPLETED in err and "renames were left, and were completed now" in err
@@ -117,16 +89,18 @@ def test_verify_completes_an_interrupted_commit_and_says_so(interrupted):
     manifest = (target / "manifest.json").read_text()
     assert document.checksum in manifest
     # Completed once: the next verify has nothing to say about it.
-    ok, out, err = verify(target)
+    ok, out, err = verify_outcome(target)
     assert ok and COMPLETED not in err, err
 
 
 def test_the_next_export_completes_it_first_and_says_so(interrupted):
     target, _ = interrupted
-    err = export(target, verbosity=1)
+    messages = io.StringIO()
+    export(target, verbosity=1, stdout=io.StringIO(), stderr=messages)
+    err = messages.getvalue()
     assert f"Warning: The previous run into {target} was stopped {COMPLETED}" in err
     assert not (target / JOURNAL_NAME).exists()
-    ok, _, err = verify(target)
+    ok, _, err = verify_outcome(target)
     assert ok and COMPLETED not in err, err
 
 
@@ -176,12 +150,12 @@ def read_only(tmp_path):
 def test_verify_on_a_read_only_export_fails_clearly(interrupted, read_only):
     target, _ = interrupted
     view = read_only(target)
-    ok, out, err = verify(view)
+    ok, out, err = verify_outcome(view)
     assert not ok
     assert "Problem: interrupted commit" in err, err
     assert "run document_exporter (or verify_export with write access) to complete it" in err
     assert (target / JOURNAL_NAME).exists()  # nothing changed
-    ok, out, err = verify(target)  # with write access
+    ok, out, err = verify_outcome(target)  # with write access
     assert ok and COMPLETED in err, err
 
 
@@ -190,24 +164,24 @@ def test_verify_and_import_refuse_an_export_being_written(archive, tmp_path):
     target.mkdir()
     export(target)
     # A real exporter frozen at its first manifest write: it holds the target's locks.
-    process = spawn(target, (), "manifest:1", archive.parent)
+    process = spawn_export(target, ("--stream",), archive.parent, "manifest:1")
     try:
         assert wait_stopped(process)
-        ok, _, err = verify(target)
+        ok, _, err = verify_outcome(target)
         assert not ok and f"an export is being written into {target}; wait for it" in err, err
         with pytest.raises(CommandError, match="an export is being written into"):
             call_command("document_importer", str(target), "--no-progress-bar", verbosity=0)
     finally:
         kill(process)
-    assert verify(target)[0]
+    assert verify_outcome(target)[0]
     # The directory's own lock (a sink used without the exporter's lock file) is honoured too.
     sink = DirectorySink(target)
     try:
-        ok, _, err = verify(target)
+        ok, _, err = verify_outcome(target)
         assert not ok and "an export is being written into" in err, err
     finally:
         sink.abort()
-    assert verify(target)[0]
+    assert verify_outcome(target)[0]
     # And an exporter waits for a verify_export: reading holds the same locks.
     from exporter.readback.source import open_export
 
@@ -221,9 +195,9 @@ def test_a_torn_journal_on_a_read_only_export_is_ignored(archive, tmp_path, read
     export(target)
     # Torn: no end line, so no rename had begun; it cannot be removed on a read-only view.
     (target / JOURNAL_NAME).write_bytes(b'document_exporter commit journal 1\n["rena')
-    ok, _, err = verify(read_only(target))
+    ok, _, err = verify_outcome(read_only(target))
     assert ok, err
     assert JOURNAL_NAME not in err  # not reported as a file no record names
     assert (target / JOURNAL_NAME).exists()
-    ok, _, err = verify(target)  # with write access it goes
+    ok, _, err = verify_outcome(target)  # with write access it goes
     assert ok and not (target / JOURNAL_NAME).exists(), err

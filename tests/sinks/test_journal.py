@@ -29,16 +29,15 @@ from exporter.sinks.journal import (
     roll_forward,
     write_journal,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
-OLD_NS = 1_500_000_000 * 10**9
+from tests.helpers.files import OLD_NS, export_spec, make
+from tests.helpers.processes import ROOT
 
 # Runs one export described by a JSON spec into TARGET, and SIGKILLs itself once KILL_AFTER
 # renames are done: before the next rename, or before the journal is removed.
 KILLER = """
 import json, os, signal, sys
-from exporter.sinks import DirectorySink
 from exporter.sinks.journal import JOURNAL_NAME
+from tests.helpers.files import export_spec
 
 target, spec_path, kill_after = sys.argv[1], sys.argv[2], int(sys.argv[3])
 spec = json.loads(open(spec_path).read())
@@ -58,21 +57,9 @@ def unlink(path, *args, **kwargs):
     real_unlink(path, *args, **kwargs)
 
 os.replace, os.unlink = replace, unlink
-with DirectorySink(target, delete_stale=True) as sink:
-    for relpath, data in spec["json"].items():
-        with sink.open_json(relpath) as entry:
-            entry.write(data.encode())
-    for relpath, source in spec["files"].items():
-        sink.add_file(relpath, source)
+export_spec(target, spec)
 print(renames)
 """
-
-
-def make(path: Path, data: bytes, mtime_ns: int = OLD_NS) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    os.utime(path, ns=(mtime_ns, mtime_ns))
-    return path
 
 
 def contents(root: Path) -> dict[str, bytes]:
@@ -91,16 +78,6 @@ def without_temps(state: dict[str, bytes]) -> dict[str, bytes]:
 def export_data(state: dict[str, bytes]) -> dict[str, bytes]:
     """What readers see of an export: no temporary files, none of the tool's own files."""
     return {k: v for k, v in without_temps(state).items() if not is_tool_file(k)}
-
-
-def export(target: Path, spec: dict) -> None:
-    """The spec's export, in this process."""
-    with DirectorySink(target, delete_stale=True) as sink:
-        for relpath, data in spec["json"].items():
-            with sink.open_json(relpath) as entry:
-                entry.write(data.encode())
-        for relpath, source in spec["files"].items():
-            sink.add_file(relpath, source)
 
 
 def killed_export(target: Path, spec_path: Path, kill_after: int) -> subprocess.CompletedProcess:
@@ -131,7 +108,7 @@ def scenario(tmp_path):
     }
     previous = tmp_path / "previous"
     previous.mkdir()
-    export(previous, first)
+    export_spec(previous, first)
     # Between the runs: 0002.pdf changes in place (same name, new bytes), a document is
     # retitled (a new name; the old one goes with delete_stale), one is added in new folders,
     # and the split manifest 0002 is not written again (it must go: it would repeat records).
@@ -153,7 +130,7 @@ def scenario(tmp_path):
     spec_path.write_text(json.dumps(second))
     reference = tmp_path / "reference"
     shutil.copytree(previous, reference, symlinks=True)
-    export(reference, second)
+    export_spec(reference, second)
     return previous, second, spec_path, contents(reference)
 
 
@@ -188,7 +165,7 @@ def test_a_kill_at_every_rename_of_the_commit_rolls_forward(tmp_path, scenario):
             assert export_data(state) == export_data(old)
             assert roll_forward(target) is None
             assert export_data(contents(target)) == export_data(old)
-            export(target, second)
+            export_spec(target, second)
             assert contents(target) == expected
             continue
         assert JOURNAL_NAME in state, k
@@ -205,7 +182,7 @@ def test_a_kill_at_every_rename_of_the_commit_rolls_forward(tmp_path, scenario):
         )
         # The export the undisturbed run wrote, no journal; only the file list may differ.
         assert export_data(contents(target)) == export_data(expected if k >= renames else rolled)
-        export(target, second)
+        export_spec(target, second)
         assert contents(target) == expected, k
     # Most kill points really left a mix of the old export and the new one behind.
     assert mixed >= renames - 3

@@ -24,13 +24,12 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from documents.generator import generate_archive
 from documents.models import Document
 from exporter.readback import source as export_source
 from exporter.sinks import directory, zipped
-from tests.export.test_stream_equals_classic import read_tree
-from tests.readback.test_verify_import import database_state, wipe
-from tests.stop_point import kind_of
+from tests.helpers.archives import database_state, wipe
+from tests.helpers.exports import export, read_tree
+from tests.helpers.stop_point import kind_of
 
 pytestmark = pytest.mark.django_db
 
@@ -112,16 +111,7 @@ def faults(monkeypatch) -> Faults:
     return state
 
 
-@pytest.fixture
-def archive(media):
-    generate_archive(documents=25, seed=12)
-    return media
-
-
-def export(target: Path, *args: str) -> None:
-    call_command(
-        "document_exporter", str(target), "--stream", *args, "--no-progress-bar", verbosity=0
-    )
+ARCHIVE = {"documents": 25, "seed": 12}
 
 
 MODES = {

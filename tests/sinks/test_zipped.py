@@ -15,7 +15,7 @@ import pytest
 from exporter.sinks import ZipSink
 from exporter.sinks.file_list import FILE_LIST_NAME
 from exporter.sinks.zipped import zip_date_time
-from tests.sinks.test_directory import BIG, OLD_NS, Boom, as_earlier_exports_wrote, listing, make
+from tests.helpers.files import BIG, OLD_NS, Boom, as_earlier_exports_wrote, listing, make
 
 # Zip archives.
 

@@ -12,7 +12,7 @@ import pytest
 
 from exporter.writing import encoding
 from exporter.writing.encoding import classic_dumps, classic_encode_record, encode_record
-from tests.writing.test_stream_writer import (
+from tests.helpers.manifests import (
     UTC,
     Colour,
     Letter,

@@ -22,9 +22,10 @@ from exporter.writing.encoding import (
     encode_record,
     is_orjson_safe,
 )
-from tests.writing.test_stream_writer import (
+from tests.helpers.manifests import (
     FUZZ,
     Colour,
+    CountingSink,
     MyFloat,
     MyInt,
     MyStr,
@@ -33,16 +34,8 @@ from tests.writing.test_stream_writer import (
     outcome,
     records,
     risky_records,
+    stream,
 )
-
-
-def write_many(record_list, *, batch_bytes: int):
-    sink = io.BytesIO()
-    writer = ManifestStreamWriter(sink)
-    writer.batch_bytes = batch_bytes
-    writer.write_many(record_list)
-    writer.close()
-    return sink.getvalue(), writer
 
 
 @settings(FUZZ, max_examples=600)
@@ -52,7 +45,7 @@ def write_many(record_list, *, batch_bytes: int):
 )
 def test_runs_match_classic(record_list, batch_bytes):
     expected = classic_dumps(record_list)
-    data, writer = write_many(record_list, batch_bytes=batch_bytes)
+    data, writer = stream(record_list, batch_bytes=batch_bytes)
     assert data == expected
     assert writer.hexdigest() == hashlib.sha256(expected).hexdigest()
     assert (writer.records, writer.bytes_written) == (len(record_list), len(expected))
@@ -62,7 +55,7 @@ def test_runs_match_classic(record_list, batch_bytes):
 @given(st.lists(st.one_of(records, risky_records), max_size=10), st.sampled_from([1, 200, 1 << 20]))
 def test_runs_fail_like_classic(record_list, batch_bytes):
     expected = outcome(classic_dumps, record_list)
-    actual = outcome(lambda: write_many(record_list, batch_bytes=batch_bytes)[0])
+    actual = outcome(lambda: stream(record_list, batch_bytes=batch_bytes)[0])
     if isinstance(expected, bytes):
         assert actual == expected
     else:
@@ -100,7 +93,7 @@ def test_one_call_for_a_run_equals_record_by_record(record_list):
 )
 def test_what_orjson_refuses_falls_back_inside_a_run(value):
     record_list = [{"a": 1}, {"v": value}, {"b": 2}]
-    assert outcome(lambda: write_many(record_list, batch_bytes=1 << 20)[0]) == outcome(
+    assert outcome(lambda: stream(record_list, batch_bytes=1 << 20)[0]) == outcome(
         classic_dumps, record_list
     )
 
@@ -111,7 +104,7 @@ def test_what_orjson_refuses_falls_back_inside_a_run(value):
 def test_what_orjson_would_write_otherwise_never_reaches_it(value):
     assert not is_orjson_safe({"v": [value]})
     record_list = [{"a": 1}, {"v": [value]}, {"b": 2}]
-    assert outcome(lambda: write_many(record_list, batch_bytes=1 << 20)[0]) == outcome(
+    assert outcome(lambda: stream(record_list, batch_bytes=1 << 20)[0]) == outcome(
         classic_dumps, record_list
     )
 
@@ -175,14 +168,8 @@ def test_runs_follow_the_size_of_their_records(monkeypatch, batch_bytes):
         return array
 
     monkeypatch.setattr("exporter.stream_writer.encode_plain_records", spy)
-    writes: list[int] = []
-
-    class Sink(io.BytesIO):
-        def write(self, data):
-            writes.append(len(data))
-            return super().write(data)
-
-    sink = Sink()
+    sink = CountingSink()
+    writes = sink.writes
     writer = ManifestStreamWriter(sink)
     writer.batch_bytes = batch_bytes
     writer.write_many(record_list)
@@ -218,7 +205,7 @@ def test_float_fragments_encode_like_classic(record):
     fixed = encoding.floats_as_fragments(record)
     assert fixed is not None
     assert encode_record(record) == classic_encode_record(record)
-    assert write_many([record, record], batch_bytes=1 << 20)[0] == classic_dumps([record, record])
+    assert stream([record, record], batch_bytes=1 << 20)[0] == classic_dumps([record, record])
 
 
 @settings(FUZZ, max_examples=500)
@@ -265,7 +252,7 @@ def test_small_floats_leave_no_garbage():
     gc.disable()
     try:
         before = gc.get_count()[0]
-        data = write_many(record_list, batch_bytes=1 << 20)[0]
+        data = stream(record_list, batch_bytes=1 << 20)[0]
         assert gc.collect() == 0, before
     finally:
         gc.enable()

@@ -1,6 +1,6 @@
 """Run ``manage.py`` and freeze the process (SIGSTOP) at a chosen moment, for kill -9 tests.
 
-``python -m tests.stop_point <manage.py arguments>`` with ``STOP_AT=<kind>:<n>`` in the
+``python -m tests.helpers.stop_point <manage.py arguments>`` with ``STOP_AT=<kind>:<n>`` in the
 environment runs the command unchanged until the n-th (1-based) event of that kind, then prints
 ``STOPPED <kind>:<n> <detail>`` on standard error and stops itself with SIGSTOP, every thread at
 once. The test then sends SIGKILL from outside: the process dies exactly there, with no
@@ -17,17 +17,17 @@ Kinds of event:
 Writes are counted at the lowest level the sinks use (the file objects they ``open``), and the
 stop comes once the bytes of the write were handed to the operating system (flushed), so a
 partial temporary file is on disk when the process dies. Without ``STOP_AT`` this is manage.py.
+
+Tests start it with :func:`tests.helpers.stop_points.spawn`.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import time
 from collections import Counter
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 COUNTS: Counter[str] = Counter()
@@ -125,60 +125,14 @@ def install() -> None:
     QuerySet.bulk_create = watched_bulk_create  # type: ignore[method-assign]
 
 
-# -- driving it from a test -------------------------------------------------------------------
-
-
-def spawn(
-    manage_args: list[str], env: dict[str, str], stop_at: str | None = None
-) -> subprocess.Popen:
-    """``manage.py *manage_args`` under this runner in a subprocess, frozen at ``stop_at``.
-
-    ``env`` is the child's environment (its ``ARCHIVE_DATA_DIR`` and ``DATABASE_URL``); any
-    ``STOP_AT`` in it is replaced by ``stop_at``. Standard error is a text pipe.
-    """
-    env = dict(env)
-    env.pop("STOP_AT", None)
-    if stop_at:
-        env["STOP_AT"] = stop_at
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.stop_point", *manage_args],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def process_state(pid: int) -> str:
-    """The one-letter state of a process in /proc ("T" when stopped), or "gone"."""
-    try:
-        line = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return "gone"
-    return line.rpartition(")")[2].split()[0]
-
-
-def wait_stopped(process: subprocess.Popen, timeout: float = 60) -> bool:
-    """Wait until the process froze itself (True) or ended (False); kill it after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        if process_state(process.pid) == "T":
-            return True
-        time.sleep(0.005)
-    process.kill()
-    raise AssertionError("the process neither stopped nor ended")
-
-
-def main(argv: list[str]) -> None:
+def main(argv: list[str], install_hooks: Callable[[], None] = install) -> None:
+    """Run ``manage.py *argv`` with the hooks installed."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archive.settings")
     import django
     from django.core.management import execute_from_command_line
 
     django.setup()
-    install()
+    install_hooks()
     execute_from_command_line(["manage.py", *argv])
 
 

@@ -1,8 +1,8 @@
-"""``tests.stop_point`` with two more kinds of event, in the importer's file stage.
+"""``tests.helpers.stop_point`` with two more kinds of event, in the importer's file stage.
 
-``python -m tests.import_stop_point <manage.py arguments>`` with ``STOP_AT=<kind>:<n>`` runs
+``python -m tests.helpers.import_stop_point <manage.py arguments>`` with ``STOP_AT=<kind>:<n>`` runs
 the command until the n-th event of that kind and freezes it there (SIGSTOP), as
-``tests.stop_point`` does, which this runner installs too (``bulk``, ``replace``, ...). The
+``tests.helpers.stop_point`` does, which this runner installs too (``bulk``, ``replace``, ...). The
 test then sends SIGINT or SIGTERM and SIGCONT: the signal lands exactly there. Kinds added:
 
 * ``temp``: a temporary file created in the media directory, just after ``os.open`` created
@@ -15,15 +15,15 @@ test then sends SIGINT or SIGTERM and SIGCONT: the signal lands exactly there. K
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from tests import stop_point
+from tests.helpers import stop_point
 
 
 def install() -> None:
+    """The hooks of ``tests.helpers.stop_point``, and the two of the importer's file stage."""
     from django.conf import settings
 
     from exporter.sinks.files import is_temp_name
@@ -51,29 +51,5 @@ def install() -> None:
     os.fdopen = watched_fdopen
 
 
-def spawn(manage_args: list[str], env: dict[str, str], stop_at: str) -> subprocess.Popen:
-    """``manage.py *manage_args`` under this runner, frozen at ``stop_at``."""
-    env = dict(env, STOP_AT=stop_at)
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.import_stop_point", *manage_args],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def main(argv: list[str]) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archive.settings")
-    import django
-    from django.core.management import execute_from_command_line
-
-    django.setup()
-    install()
-    execute_from_command_line(["manage.py", *argv])
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    stop_point.main(sys.argv[1:], install)

@@ -1,6 +1,6 @@
 """A separate writer process for ``tests/export/test_concurrent_export.py``.
 
-``python -m tests.concurrent_writer rows --log LOG [--transactions N] [--stop-file PATH]``
+``python -m tests.helpers.concurrent_writer rows --log LOG [--transactions N] [--stop-file PATH]``
 changes the archive the way its users do, in many small transactions: it inserts, edits and
 deletes documents, tags and notes and moves tags from one document to another. Each
 transaction also stamps its generation number into the ``match`` column of the first
@@ -8,7 +8,7 @@ correspondent (the "marker"), and counts the documents, tags, notes and document
 leaves; after the commit it appends ``{"generation", "op", "counts", "committed_at"}`` to LOG as
 one JSON line. It stops after N transactions, or once the stop file exists.
 
-``python -m tests.concurrent_writer replace-file --document PK --log LOG`` is a cooperating
+``python -m tests.helpers.concurrent_writer replace-file --document PK --log LOG`` is a cooperating
 file writer, as a paperless consumer is: it takes the media lock (``settings.MEDIA_LOCK``), then
 replaces the document's original with new bytes and updates its checksum column, and logs
 ``waiting``, ``acquired`` and ``done`` with their times.
@@ -159,6 +159,7 @@ class RowWriter:
 
 
 def log_line(log: TextIO, entry: dict[str, Any]) -> None:
+    """Append ``entry`` to the log as one JSON line, flushed."""
     log.write(json.dumps(entry) + "\n")
     log.flush()
 
@@ -218,7 +219,7 @@ def replace_file(log: TextIO, pk: int) -> None:
 
 def main(argv: list[str]) -> None:
     """Parse the arguments, set Django up and run the chosen writer."""
-    parser = argparse.ArgumentParser(prog="python -m tests.concurrent_writer")
+    parser = argparse.ArgumentParser(prog="python -m tests.helpers.concurrent_writer")
     sub = parser.add_subparsers(dest="mode", required=True)
     rows = sub.add_parser("rows")
     rows.add_argument("--log", type=Path, required=True)

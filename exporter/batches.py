@@ -9,6 +9,16 @@ exporter fast; one ordered cursor per QuerySet is what keeps it linear.
 
 Models with a field whose value needs a model instance fall back to Django's own serializer,
 one batch of instances at a time.
+
+Two kinds of records come out, each from functions named for it:
+
+* :func:`django_record_batches`: records equal to Django's, to compare or to transform.
+* :func:`manifest_record_batches` and :func:`manifest_record_batches_with_extras`: records
+  that go straight to a manifest, whose values may be *manifest values* (see
+  :func:`iter_record_batches`): they encode to Django's bytes, faster, but do not compare equal.
+
+:func:`iter_record_batches` is the general form underneath, and
+:func:`serialize_queryset_batched` the form of the first two with a flag.
 """
 
 from __future__ import annotations
@@ -28,7 +38,10 @@ from exporter.records.fields import NotReproducible, convert_column, value_conve
 from exporter.records.m2m import BatchedM2MQuery, M2MPlan, SpilledM2M
 from exporter.records.rows import iter_row_batches, needs_exclusive_connection
 
+#: One record: ``{"model": label, "pk": pk, "fields": {...}}``.
 Record = dict[str, Any]
+#: The batch size of every reader and writer of records that is not given one: rows read,
+#: encoded and written, or inserted, per batch.
 DEFAULT_BATCH_SIZE = 500
 #: The largest batch: past it a batch of documents with their OCR text no longer fits in the
 #: memory of the small hosts archives run on, and SQLite refuses the ``IN`` lists of a batch.
@@ -196,6 +209,45 @@ def iter_record_batches(
             fetcher.close()
 
 
+def django_record_batches(
+    queryset: QuerySet, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[list[Record]]:
+    """Yield lists of at most ``batch_size`` records, equal to Django's python serializer's."""
+    for records, _ in iter_record_batches(queryset, batch_size=batch_size):
+        yield records
+
+
+def manifest_record_batches(
+    queryset: QuerySet,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    keep_native: Collection[str] = (),
+) -> Iterator[list[Record]]:
+    """Yield lists of at most ``batch_size`` records to write to a manifest.
+
+    They encode to the bytes of Django's records, but may hold manifest values, as
+    :func:`iter_record_batches` explains, except in the fields named in ``keep_native``.
+    """
+    for records, _ in iter_record_batches(
+        queryset, batch_size=batch_size, for_manifest=True, keep_native=keep_native
+    ):
+        yield records
+
+
+def manifest_record_batches_with_extras(
+    queryset: QuerySet,
+    *,
+    extra: Sequence[str],
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    keep_native: Collection[str] = (),
+) -> Iterator[tuple[list[Record], list[tuple]]]:
+    """Yield ``(records, extras)`` per batch: the records of :func:`manifest_record_batches`,
+    and the ``extra`` values of each, read in the same row (see :func:`iter_record_batches`)."""
+    return iter_record_batches(
+        queryset, batch_size=batch_size, extra=extra, for_manifest=True, keep_native=keep_native
+    )
+
+
 def serialize_queryset_batched(
     queryset: QuerySet,
     *,
@@ -203,15 +255,11 @@ def serialize_queryset_batched(
     for_manifest: bool = False,
     keep_native: Collection[str] = (),
 ) -> Iterator[list[Record]]:
-    """Yield lists of at most ``batch_size`` records, equal to Django's python serializer's.
-
-    With ``for_manifest``, the records hold manifest values where :func:`iter_record_batches`
-    explains: they encode to the same bytes, but no longer compare equal.
-    """
-    for records, _ in iter_record_batches(
-        queryset, batch_size=batch_size, for_manifest=for_manifest, keep_native=keep_native
-    ):
-        yield records
+    """Yield lists of at most ``batch_size`` records: :func:`django_record_batches`'s, or with
+    ``for_manifest`` :func:`manifest_record_batches`'s (``keep_native`` applies to those)."""
+    if for_manifest:
+        return manifest_record_batches(queryset, batch_size=batch_size, keep_native=keep_native)
+    return django_record_batches(queryset, batch_size=batch_size)
 
 
 def _django_batches(

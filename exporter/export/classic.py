@@ -1,4 +1,4 @@
-"""The classic export: the seed's in-memory algorithm, kept as the reference and the baseline.
+"""The classic export: the in-memory algorithm, kept as the reference and the baseline.
 
 It serializes every section with Django's "python" serializer into one list, walks the
 documents with a query per document for its file names and split records, and writes each
@@ -16,14 +16,19 @@ from pathlib import Path
 
 from django.core import serializers
 
-from exporter.export.run import ArchiveExporter, writing
+from exporter.export.run import ArchiveExporter
 from exporter.format import MANIFEST, is_tool_file
 from exporter.sinks import DirectorySink, ExportSink
 from exporter.writing.encoding import classic_dumps
 
+__all__ = ["ClassicExporter"]
+
 
 class ClassicExporter(ArchiveExporter):
+    """The classic export run: everything serialized in memory, then written."""
+
     def write_export(self, sink: ExportSink) -> None:
+        """Write the export into ``sink``; a zip by way of a temporary directory."""
         if self.options.zip:
             # Copy everything into a temporary directory, then zip that directory.
             with tempfile.TemporaryDirectory(prefix="classic-export-") as scratch:
@@ -43,13 +48,16 @@ class ClassicExporter(ArchiveExporter):
         self.write_everything(sink)
 
     def write_everything(self, sink: ExportSink) -> None:
+        """Serialize every section, copy the documents' files, then write the manifests."""
         plan, options = self.plan, self.options
         manifest: list[dict] = []
         documents: list[dict] = []
         for section in plan.sections:
             if options.split_manifest and section.key in plan.split_by_document:
                 continue
-            records = [self.protect(r) for r in serializers.serialize("python", section.queryset())]
+            records = [
+                self.encrypt_secrets(r) for r in serializers.serialize("python", section.queryset())
+            ]
             self.summary.records[section.key] += len(records)
             if section.key == plan.documents_key:
                 documents = records
@@ -61,15 +69,17 @@ class ClassicExporter(ArchiveExporter):
         model = plan.section(plan.documents_key).queryset().model
         self.progress.start(len(documents))
         for record in documents:
-            # One query per document for its name and file columns, as the seed did.
+            # One query per document for its name and file columns: the classic algorithm's cost.
             values = model._base_manager.filter(pk=record["pk"]).values_list(*files.columns).get()
             info = files.describe(record["pk"], dict(zip(files.columns, values, strict=True)))
-            names = self.annotate_and_copy(sink, record, info)
+            names = self.export_document(sink, record, info)
             if options.split_manifest:
                 split_manifest = [record]
                 for key, fk_name in plan.split_by_document.items():
                     related = plan.section(key).queryset().filter(**{fk_name: record["pk"]})
-                    records = [self.protect(r) for r in serializers.serialize("python", related)]
+                    records = [
+                        self.encrypt_secrets(r) for r in serializers.serialize("python", related)
+                    ]
                     self.summary.records[key] += len(records)
                     split_manifest.extend(records)
                 self.write_bytes(sink, names["manifest"], classic_dumps(split_manifest))
@@ -77,8 +87,7 @@ class ClassicExporter(ArchiveExporter):
         self.write_bytes(sink, MANIFEST, classic_dumps(manifest))
 
     def write_bytes(self, sink: ExportSink, relpath: str, content: bytes) -> None:
-        with writing(relpath):
-            entry = sink.open_json(relpath, compare=self.options.compare_json)
+        """Write the JSON file ``relpath`` with ``content`` into ``sink``."""
+        with sink.open_json(relpath, compare=self.options.compare_json) as entry:
             entry.write(content)
-            entry.close()
         self.summary.bytes_written += len(content)

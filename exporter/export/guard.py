@@ -91,6 +91,7 @@ class PreviousExport:
         self.counts = counts
 
     def documents(self, key: str) -> int | None:
+        """The count of the section ``key`` it recorded; None if it recorded none."""
         value = self.counts.get(key)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 

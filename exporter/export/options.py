@@ -6,13 +6,22 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from exporter.batches import DEFAULT_BATCH_SIZE
+from exporter.batches import DEFAULT_BATCH_SIZE, validate_batch_size
+from exporter.errors import UsageError
 from exporter.format import FileProblem
+from exporter.sinks.files import validate_relpath
+
+if TYPE_CHECKING:
+    from exporter.sinks import SinkSummary
+    from exporter.sinks.journal import RollForward
+
+__all__ = ["ExportOptions", "ExportSummary", "default_zip_name"]
 
 
 def default_zip_name() -> str:
+    """The zip's name when none is given: ``export-<today, YYYY-MM-DD>``."""
     return f"export-{dt.date.today().isoformat()}"
 
 
@@ -46,6 +55,46 @@ class ExportOptions:
     #: With ``zip``: keep this many of this tool's zips in TARGET, the new one included.
     keep: int | None = None
 
+    def validate(self) -> None:
+        """Raise UsageError if a value, or a combination of options, cannot work.
+
+        Only the options themselves: whether the target can take an export is the run's to see.
+        """
+        try:
+            validate_batch_size(self.batch_size)
+        except ValueError as exc:
+            raise UsageError(f"--{exc}.") from None
+        if self.zip and (self.compare_checksums or self.compare_json):
+            raise UsageError(
+                "--zip writes a new archive every time, so --compare-checksums and "
+                "--compare-json mean nothing with it: drop them or drop --zip."
+            )
+        if self.passphrase is not None and self.passphrase == "":
+            raise UsageError("The passphrase is empty: give a non-empty --passphrase.")
+        if self.zip:
+            try:
+                if len(validate_relpath(f"{self.zip_name}.zip")) != 1:
+                    raise ValueError("it holds a slash")
+                if self.zip_name.startswith("."):
+                    raise ValueError("a hidden file is easily lost, and the tool's own are")
+            except ValueError:
+                raise UsageError(
+                    f"--zip-name {self.zip_name!r} is not a plain file name: give a name "
+                    "without slashes, '..' or a leading dot, such as nightly."
+                ) from None
+        if self.keep is not None:
+            if not self.zip:
+                raise UsageError("--keep counts zips: it needs --zip.")
+            if self.keep < 1:
+                raise UsageError(f"--keep must be at least 1 (the new zip), got {self.keep}.")
+        if self.stdout is not None:
+            if not self.zip:
+                raise UsageError("TARGET - (standard output) needs --zip.")
+            if self.delete or self.keep is not None:
+                raise UsageError("--delete and --keep need a TARGET directory, not -.")
+        elif self.target is None:
+            raise UsageError("No TARGET given.")
+
 
 @dataclass
 class ExportSummary:
@@ -72,3 +121,31 @@ class ExportSummary:
     foreign_names: list[str] = field(default_factory=list)
     #: Temporary files of earlier, killed runs that were removed.
     temps_removed: int = 0
+
+    def add_sink_summary(self, result: SinkSummary, completed: RollForward | None) -> None:
+        """Take in what the sink did (``result``) and the earlier run's interrupted commit it
+        completed (``completed``), with a warning for what the user should know of."""
+        self.files_copied = result.files_copied
+        self.files_skipped = result.files_skipped
+        self.files_deleted = result.files_deleted
+        self.bytes_copied = result.bytes_copied
+        self.json_written = result.json_written
+        self.json_unchanged = result.json_unchanged
+        self.files_kept = result.files_kept
+        self.foreign_files = result.foreign_files
+        self.foreign_names = list(result.foreign_names)
+        self.temps_removed = result.temps_removed
+        if result.foreign_split_manifests:
+            self.warnings.append(
+                f"{result.foreign_split_manifests} split manifests (*-manifest.json) in "
+                f"{result.location} were not written by this export, and no earlier export's "
+                "file list names them; they were kept. verify_export and document_importer "
+                "read every split manifest: remove them by hand if they are not yours."
+            )
+        self.output = str(result.location) if result.location is not None else "-"
+        if completed is not None and not completed.torn:
+            self.warnings.append(
+                f"The previous run into {result.location} was stopped half-way through its "
+                f"commit: its {completed.renamed} remaining renames (of {completed.entries}) were "
+                "completed before this run."
+            )

@@ -1,4 +1,8 @@
-"""What is wrong with a document file an export could not copy, and what to do about it."""
+"""What is wrong with a document file an export could not copy, and what to do about it.
+
+:func:`file_problem` describes it; :class:`FileProblemStop` is the end of a run that was told
+to stop at the first such file.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,32 @@ from pathlib import Path
 from typing import Any
 
 from exporter.format import FileProblem
-from exporter.sinks.base import SourceChanged
+from exporter.sinks.errors import SourceChanged
 
-__all__ = ["file_problem"]
+__all__ = ["FileProblemStop", "file_problem"]
+
+
+class FileProblemStop(Exception):
+    """A document file could not be exported and the run was told to stop at the first one
+    (``strict``); :attr:`problem` says which and why."""
+
+    def __init__(self, problem: FileProblem) -> None:
+        super().__init__(problem.detail)
+        #: The file that could not be exported.
+        self.problem = problem
 
 
 def file_problem(
     record: dict[str, Any],
-    kind: str,
+    role: str,
     relpath: str,
     source: Path,
     exc: BaseException,
     started_at: float,
     media_lock: Path | None,
 ) -> FileProblem | None:
-    """What is wrong with a document file that could not be copied; None if it is not the
+    """What is wrong with the document file ``source`` (its ``role``: "original", "thumbnail"
+    or "archive"; its export name ``relpath``) that could not be copied; None if it is not the
     file's fault (a full disk, an unwritable target) and the run must stop."""
     if isinstance(exc, SourceChanged):
         try:
@@ -61,7 +76,7 @@ def file_problem(
     return FileProblem(
         document=record["pk"],
         title=str(record["fields"].get("title", "")),
-        file=kind,
+        file=role,
         export_name=relpath,
         source=str(source),
         problem=what,

@@ -16,8 +16,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from exporter.batches import Record, serialize_queryset_batched
+from exporter.batches import Record, manifest_record_batches
 from exporter.records.spill import KeyedSpill
+
+__all__ = ["BatchedSplitQuery", "SpilledSplitSection", "SplitSection"]
 
 
 class SplitSection:
@@ -29,10 +31,11 @@ class SplitSection:
         self.batch_size = batch_size
 
     def records_for(self, document_pks: list) -> dict[Any, list[Record]]:
+        """The section's records that point at each of ``document_pks``, by document pk."""
         raise NotImplementedError
 
     def close(self) -> None:
-        pass
+        """Free what the section holds (a temporary file)."""
 
     def _group(self, records) -> dict[Any, list[Record]]:
         grouped: dict[Any, list[Record]] = {}
@@ -42,27 +45,32 @@ class SplitSection:
 
 
 class BatchedSplitQuery(SplitSection):
+    """A split section read with one query per batch of documents."""
+
     def records_for(self, document_pks: list) -> dict[Any, list[Record]]:
+        """The records of one query for ``document_pks``, by document pk."""
         subset = self.queryset.filter(**{f"{self.fk_name}__in": document_pks})
         return self._group(
             record
-            for batch in serialize_queryset_batched(
-                subset, batch_size=self.batch_size, for_manifest=True
-            )
+            for batch in manifest_record_batches(subset, batch_size=self.batch_size)
             for record in batch
         )
 
 
 class SpilledSplitSection(SplitSection):
+    """A split section read whole at once into a temporary file keyed by document."""
+
     def __init__(self, queryset: QuerySet, fk_name: str, batch_size: int) -> None:
         super().__init__(queryset, fk_name, batch_size)
         self._spill = KeyedSpill("exporter-split-")
-        for batch in serialize_queryset_batched(queryset, batch_size=batch_size, for_manifest=True):
+        for batch in manifest_record_batches(queryset, batch_size=batch_size):
             self._spill.extend((r["fields"][fk_name], pickle.dumps(r, protocol=5)) for r in batch)
         self._spill.seal()
 
     def records_for(self, document_pks: list) -> dict[Any, list[Record]]:
+        """The spilled records of ``document_pks``, by document pk."""
         return self._group(pickle.loads(data) for _, data in self._spill.lookup(document_pks))
 
     def close(self) -> None:
+        """Remove the temporary file."""
         self._spill.close()

@@ -6,11 +6,13 @@ A sink is where one export run writes. The orchestrator streams JSON manifests i
 Nothing becomes visible until :meth:`ExportSink.commit`; :meth:`ExportSink.abort` leaves the
 previous export as it was.
 
-Subclasses implement the hooks ``start_json``, ``end_json``, ``write_file``, ``finish`` and
-``discard``. The base class validates paths, refuses duplicate or conflicting names, tracks the
-open JSON entries and the run's state, and counts what was done. The names a run has written are
-kept in a :class:`Ledger` on disk rather than in Python sets, so that memory stays flat for an
-export of a million files.
+Subclasses implement the hooks ``create_json_file``, ``end_json``, ``write_file``, ``finish``
+and ``discard``. The base class validates paths, refuses duplicate or conflicting names, tracks
+the open JSON entries and the run's state, and counts what was done. The names a run has written
+are kept in a :class:`Ledger` on disk rather than in Python sets, so that memory stays flat for
+an export of a million files. A failed write of a file of the export is raised as a
+:class:`~exporter.sinks.errors.SinkWriteError` naming that file; the copying and hashing of
+files in chunks is a :class:`~exporter.sinks.copying.ChunkCopier`'s.
 """
 
 from __future__ import annotations
@@ -18,45 +20,32 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from exporter import interrupts
-from exporter.sinks.files import (
-    CHUNK_SIZE,
-    file_sha256,
-    iter_chunks,
-    remove_quietly,
-    same_content,
-    validate_relpath,
-)
+from exporter.sinks.copying import ChunkCopier
+from exporter.sinks.errors import SinkWriteError, SourceChanged, writing_to
+from exporter.sinks.files import CHUNK_SIZE, lock_directory, remove_quietly, validate_relpath
 from exporter.sinks.json_entry import JsonEntry
 from exporter.sinks.ledger import FILE, JSON, Ledger
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX
-    fcntl = None
+if TYPE_CHECKING:
+    from exporter.sinks.journal import RollForward
 
-__all__ = ["FILE", "JSON", "ExportSink", "JsonEntry", "Ledger", "SinkSummary", "SourceChanged"]
-
-
-class SourceChanged(ValueError):
-    """A document file copied into the export does not have the sha256 it was given.
-
-    The file was replaced after the export read its checksum (a writer that did not take the
-    media lock): the copy would contradict the manifest, so the sink refuses it.
-    """
-
-    def __init__(self, source: Path, expected: str, actual: str) -> None:
-        super().__init__(f"{source} has sha256 {actual}, expected {expected}")
-        self.source = source
-        self.expected = expected
-        self.actual = actual
+__all__ = [
+    "FILE",
+    "JSON",
+    "ExportSink",
+    "JsonEntry",
+    "Ledger",
+    "SinkSummary",
+    "SinkWriteError",
+    "SourceChanged",
+]
 
 
 @dataclass
@@ -113,12 +102,13 @@ class ExportSink:
         self._open_entries: dict[str, JsonEntry] = {}
         self._state = _OPEN
         self._lock_fd: int | None = None
-        self._buffer = bytearray(self.chunk_size)
+        #: Copies and hashes files for the hooks; the bytes it copies are counted and reported.
+        self.copier = ChunkCopier(self.chunk_size, self._copied)
         #: Temporary files created and not yet staged, removed by :meth:`discard`.
         self.in_flight: set[Path] = set()
-        # While add_file() copies a file whose sha256 it was given: the file and that sha256,
-        # which copy_chunks() checks.
-        self._expected_sha256: tuple[Path, str] | None = None
+        #: An interrupted commit of an earlier run that this sink completed when it opened the
+        #: target; None when there was none (always, for a sink that cannot leave one).
+        self.completed_commit: RollForward | None = None
 
     def __enter__(self) -> ExportSink:
         return self
@@ -136,12 +126,14 @@ class ExportSink:
         Return a writable for the JSON file at ``relpath``; write to it, then close it.
 
         Several entries may be open at once. With ``compare=True`` a sink that keeps earlier
-        exports leaves an existing file with the same bytes untouched (its mtime is kept).
+        exports leaves an existing file with the same bytes untouched (its mtime is kept). A
+        failure to create, write or close the file raises :class:`SinkWriteError`.
         """
         self._check_open()
         parts = validate_relpath(relpath)
         self._check_free(relpath, parts)
-        file, temp_path = self.create_json_file(relpath, parts)
+        with writing_to(relpath):
+            file, temp_path = self.create_json_file(relpath, parts)
         entry = JsonEntry(
             relpath,
             file,
@@ -162,19 +154,17 @@ class ExportSink:
         ``sha256``, the source's known checksum, saves hashing it where a sink compares
         checksums; and a copy is hashed on the way (no second read) and refused with
         :class:`SourceChanged` if its bytes do not have that checksum, before anything of it is
-        staged. A failure to read ``source`` propagates and leaves the sink usable unless the
-        subclass says otherwise.
+        staged. A missing ``source`` raises FileNotFoundError and leaves the sink usable unless
+        the subclass says otherwise; any other OSError of the copy raises
+        :class:`SinkWriteError` naming ``relpath`` (or what the sink wrote, such as the zip).
         """
         self._check_open()
         interrupts.check()
         parts = validate_relpath(relpath)
         self._check_free(relpath, parts)
-        path = Path(source)
-        self._expected_sha256 = (path, sha256.lower()) if sha256 is not None else None
-        try:
-            copied = self.write_file(relpath, parts, path, sha256)
-        finally:
-            self._expected_sha256 = None
+        expected = sha256.lower() if sha256 is not None else None
+        with writing_to(relpath):
+            copied = self.write_file(relpath, parts, Path(source), expected)
         self.ledger.record(relpath, FILE, copied)
         if copied:
             self.summary.files_copied += 1
@@ -244,8 +234,8 @@ class ExportSink:
         The outcome is "copied" or "skipped" for files, "written" or "unchanged" for JSON. It
         reads the ledger, which lives until :meth:`close` (or until the sink is collected).
         """
-        for relpath, kind, changed in self.ledger.names():
-            if kind == FILE:
+        for relpath, file_type, changed in self.ledger.names():
+            if file_type == FILE:
                 yield relpath, "copied" if changed else "skipped"
             else:
                 yield relpath, "written" if changed else "unchanged"
@@ -283,7 +273,12 @@ class ExportSink:
     def write_file(
         self, relpath: str, parts: tuple[str, ...], source: Path, sha256: str | None
     ) -> bool:
-        """Stage a copy of ``source`` at ``relpath``; return False if it was skipped."""
+        """
+        Stage a copy of ``source`` at ``relpath``; return False if it was skipped.
+
+        With ``sha256`` (lower case), the copy must have it: pass it to
+        :meth:`ChunkCopier.copy`, which raises :class:`SourceChanged` otherwise.
+        """
         raise NotImplementedError
 
     def keep_file(self, relpath: str, parts: tuple[str, ...], sha256: str | None) -> bool:
@@ -301,37 +296,6 @@ class ExportSink:
 
     # Helpers for subclasses.
 
-    def copy_chunks(
-        self, source: BinaryIO, write: Callable[[memoryview], object], *, report: bool = True
-    ) -> int:
-        """Copy the rest of ``source`` to ``write`` in chunks; return the number of bytes.
-
-        Inside :meth:`add_file` with a known sha256, the bytes are hashed as they pass and
-        :class:`SourceChanged` is raised at the end if they do not match: the subclass's clean-up
-        of a failed copy then drops the copy.
-        """
-        expected = self._expected_sha256
-        digest = hashlib.sha256() if expected is not None else None
-        total = 0
-        for chunk in iter_chunks(source, self._buffer):
-            write(chunk)
-            if digest is not None:
-                digest.update(chunk)
-            total += len(chunk)
-            if report:
-                self.summary.bytes_copied += len(chunk)
-                if self.on_bytes is not None:
-                    self.on_bytes(len(chunk))
-        if digest is not None and expected is not None and digest.hexdigest() != expected[1]:
-            raise SourceChanged(expected[0], expected[1], digest.hexdigest())
-        return total
-
-    def hash_file(self, file: BinaryIO) -> str:
-        return file_sha256(file, self._buffer)
-
-    def has_content(self, path: Path, size: int, digest: str) -> bool:
-        return same_content(path, size, digest, self._buffer)
-
     def lock(self, directory: Path) -> None:
         """
         Hold an exclusive lock on ``directory`` until the run ends.
@@ -340,20 +304,19 @@ class ExportSink:
         ``flock`` on the directory itself, so that nothing is added to the export. Where the
         file system cannot lock (some network ones) the run goes on unlocked.
         """
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                raise BlockingIOError(
-                    errno.EWOULDBLOCK, "Another export is writing to this directory", directory
-                ) from None
-            except OSError:
-                pass
-        self._lock_fd = fd
+        try:
+            self._lock_fd = lock_directory(directory)
+        except BlockingIOError:
+            raise BlockingIOError(
+                errno.EWOULDBLOCK, "Another export is writing to this directory", directory
+            ) from None
 
     # Internals.
+
+    def _copied(self, size: int) -> None:
+        self.summary.bytes_copied += size
+        if self.on_bytes is not None:
+            self.on_bytes(size)
 
     def _end_json(self, entry: JsonEntry) -> None:
         del self._open_entries[entry.relpath]

@@ -34,6 +34,7 @@ from exporter.sinks.files import (
     create_temp,
     fsync_directory,
     is_temp_name,
+    lstat_or_none,
     mtime_granularity,
     remove_quietly,
     sync_files,
@@ -41,7 +42,6 @@ from exporter.sinks.files import (
 from exporter.sinks.journal import (
     JOURNAL_NAME,
     SPLIT_MANIFEST_SUFFIX,
-    RollForward,
     remove_journal,
     roll_forward,
     write_journal,
@@ -104,18 +104,19 @@ class DirectorySink(ExportSink):
         self.ledger.db.executescript(
             """
             CREATE TABLE staged (
-                id INTEGER PRIMARY KEY, relpath TEXT, parent TEXT, temp TEXT, kind INTEGER
+                id INTEGER PRIMARY KEY, relpath TEXT, parent TEXT, temp TEXT, file_type INTEGER
             );
             CREATE TABLE created_dirs (relpath TEXT PRIMARY KEY, parent TEXT);
             """
         )
         try:
+            # Before anything else: an interrupted commit of an earlier run is completed.
             with interrupts.deferred():
-                #: An interrupted commit of an earlier run that this one completed when it began.
-                self.completed_commit: RollForward | None = roll_forward(self.target)
+                self.completed_commit = roll_forward(self.target)
             #: What in the target earlier exports of ours wrote.
             self.owned = OwnedNames(self.target, self.ledger.db, self.summary)
-            self._start_run()
+            # What killed runs left is removed, then the target is marked as being written.
+            self.summary.temps_removed += begin_run(self.target, self.ledger.db)
         except BaseException:
             self._unlock()
             self.ledger.close()
@@ -127,10 +128,11 @@ class DirectorySink(ExportSink):
     # Hooks.
 
     def create_json_file(self, relpath: str, parts: tuple[str, ...]) -> tuple[BinaryIO, Path]:
+        """A temporary file next to the destination, with the mode of the file it replaces."""
         _refuse_journal_name(relpath)
         path = self.target.joinpath(*parts)
         self._ensure_parents(parts)
-        current = _lstat(path)
+        current = lstat_or_none(path)
         if current is not None and stat.S_ISDIR(current.st_mode):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
         temp, fd = create_temp(path, register=self.in_flight.add)
@@ -147,10 +149,11 @@ class DirectorySink(ExportSink):
         return file, temp
 
     def end_json(self, entry: JsonEntry) -> bool:
+        """Stage the file for its rename; with compare, drop it if the bytes are the same."""
         assert entry.temp_path is not None
         entry.file.flush()
         path = self.target / entry.relpath
-        if entry.compare and self.has_content(path, entry.bytes_written, entry.hexdigest()):
+        if entry.compare and self.copier.same_content(path, entry.bytes_written, entry.hexdigest()):
             entry.file.close()
             remove_quietly(entry.temp_path)
             return False
@@ -162,6 +165,7 @@ class DirectorySink(ExportSink):
     def write_file(
         self, relpath: str, parts: tuple[str, ...], source: Path, sha256: str | None
     ) -> bool:
+        """Stage a copy of ``source`` unless the destination already matches it."""
         _refuse_journal_name(relpath)
         destination = self.target.joinpath(*parts)
         with open(source, "rb", buffering=0) as reader:
@@ -171,7 +175,7 @@ class DirectorySink(ExportSink):
             if self._unchanged(destination, reader, status, sha256):
                 return False
             self._ensure_parents(parts)
-            temp = self._copy(reader, status, destination)
+            temp = self._copy(reader, status, destination, source, sha256)
         self._stage(relpath, temp, FILE)
         return True
 
@@ -179,6 +183,7 @@ class DirectorySink(ExportSink):
         # The journal makes the renames all or nothing: a kill between two of them would leave
         # a new document file under the previous manifest; the journal lets the next run (or a
         # reader) complete them.
+        """Journal, rename and sync everything staged, then sweep what is stale (see the class)."""
         journaled = self.ledger.db.execute("SELECT 1 FROM staged LIMIT 1").fetchone() is not None
         if journaled:
             # Renamed last with the rest: a list of every name, this run's and the earlier
@@ -196,10 +201,10 @@ class DirectorySink(ExportSink):
             write_journal(self.target, self._renames(), removals=self.owned.stale_split_manifests())
         # Documents before JSON: the previous manifest stays in place until the new documents
         # are, so that a crash never leaves a manifest naming files that are not there yet.
-        for kind in (FILE, JSON):
-            for relpath, parent, temp in self._staged_in_order(kind):
+        for file_type in (FILE, JSON):
+            for relpath, parent, temp in self._staged_in_order(file_type):
                 os.replace(self._path(parent, temp), self.target / relpath)
-            self._sync_staged(kind)
+            self._sync_staged(file_type)
         counts = sweep_tree(
             self.target,
             self._condemn,
@@ -217,6 +222,7 @@ class DirectorySink(ExportSink):
         remove_quietly(self.target / RUN_MARKER_NAME)
 
     def discard(self) -> None:
+        """Remove what this run staged and created, unless its commit has begun."""
         if self._commit_begun and os.path.lexists(self.target / JOURNAL_NAME):
             # The commit has begun: it goes forward. The staged files stay for roll_forward().
             return
@@ -237,7 +243,7 @@ class DirectorySink(ExportSink):
     def _unchanged(
         self, destination: Path, reader: BinaryIO, status: os.stat_result, sha256: str | None
     ) -> bool:
-        current = _lstat(destination)
+        current = lstat_or_none(destination)
         if current is None:
             return False
         if stat.S_ISDIR(current.st_mode):
@@ -248,10 +254,10 @@ class DirectorySink(ExportSink):
             return False
         if self.compare_checksums:
             if sha256 is None:
-                sha256 = self.hash_file(reader)
+                sha256 = self.copier.sha256(reader)
                 reader.seek(0)
             with open(destination, "rb", buffering=0) as existing:
-                return self.hash_file(existing) == sha256.lower()
+                return self.copier.sha256(existing) == sha256.lower()
         return self._same_mtime(status.st_mtime_ns, current.st_mtime_ns)
 
     def _same_mtime(self, source_ns: int, destination_ns: int) -> bool:
@@ -268,14 +274,22 @@ class DirectorySink(ExportSink):
             self._granularity = mtime_granularity(self.target, register=self.in_flight.add)
         return self._granularity
 
-    def _copy(self, reader: BinaryIO, status: os.stat_result, destination: Path) -> Path:
-        """Copy ``reader`` to a new temporary file next to ``destination``; return its path."""
+    def _copy(
+        self,
+        reader: BinaryIO,
+        status: os.stat_result,
+        destination: Path,
+        source: Path,
+        sha256: str | None,
+    ) -> Path:
+        """Copy ``reader`` (``source``, checked against ``sha256`` if given) to a new temporary
+        file next to ``destination``; return its path."""
         temp, fd = create_temp(
             destination, stat.S_IMODE(status.st_mode) & 0o777, register=self.in_flight.add
         )
         try:
             with open(fd, "wb") as writer:
-                self.copy_chunks(reader, writer.write)
+                self.copier.copy(reader, writer.write, sha256=sha256, path=source)
                 writer.flush()
                 # After the last write, which would update it; like shutil.copy2, to the ns.
                 os.utime(writer.fileno(), ns=(status.st_atime_ns, status.st_mtime_ns))
@@ -284,30 +298,27 @@ class DirectorySink(ExportSink):
             raise
         return temp
 
-    def _stage(self, relpath: str, temp: Path, kind: int) -> None:
+    def _stage(self, relpath: str, temp: Path, file_type: int) -> None:
         parent = relpath.rpartition("/")[0]
         try:
             self.ledger.db.execute(
-                "INSERT INTO staged (relpath, parent, temp, kind) VALUES (?, ?, ?, ?)",
-                (relpath, parent, temp.name, kind),
+                "INSERT INTO staged (relpath, parent, temp, file_type) VALUES (?, ?, ?, ?)",
+                (relpath, parent, temp.name, file_type),
             )
         except BaseException:
             remove_quietly(temp)
             raise
         self.in_flight.discard(temp)
 
-    def _start_run(self) -> None:
-        """Remove what killed runs left, then mark the target as being written."""
-        self.summary.temps_removed += begin_run(self.target, self.ledger.db)
-
     def keep_file(self, relpath: str, parts: tuple[str, ...], sha256: str | None) -> bool:
+        """Whether the earlier export's regular file is there (with ``sha256``, if given)."""
         destination = self.target.joinpath(*parts)
-        current = _lstat(destination)
+        current = lstat_or_none(destination)
         if current is None or not stat.S_ISREG(current.st_mode):
             return False
         if sha256 is not None:
             with open(destination, "rb", buffering=0) as existing:
-                if self.hash_file(existing) != sha256.lower():
+                if self.copier.sha256(existing) != sha256.lower():
                     return False
         return True
 
@@ -332,29 +343,32 @@ class DirectorySink(ExportSink):
                 self._known_dirs.clear()
             self._known_dirs.add(relpath)
 
-    def _staged_in_order(self, kind: int) -> sqlite3.Cursor:
-        """``(relpath, parent, temp)`` of the staged files of ``kind``, in commit order."""
+    def _staged_in_order(self, file_type: int) -> sqlite3.Cursor:
+        """``(relpath, parent, temp)`` of the staged files of ``file_type``, in commit order."""
         # Nested JSON (split manifests) before top-level JSON (the manifest), each in the order
         # closed.
         query = (
-            "SELECT relpath, parent, temp FROM staged WHERE kind = ?"
+            "SELECT relpath, parent, temp FROM staged WHERE file_type = ?"
             " ORDER BY instr(relpath, '/') = 0, id"
         )
-        return self.ledger.db.execute(query, (kind,))
+        return self.ledger.db.execute(query, (file_type,))
 
     def _renames(self) -> Iterator[tuple[str, str]]:
         """Every rename of the commit, ``(temp relpath, relpath)``, in order, for the journal."""
-        for kind in (FILE, JSON):
-            for relpath, parent, temp in self._staged_in_order(kind):
+        for file_type in (FILE, JSON):
+            for relpath, parent, temp in self._staged_in_order(file_type):
                 yield (f"{parent}/{temp}" if parent else temp), relpath
 
-    def _sync_staged(self, kind: int) -> None:
-        if kind == FILE:
+    def _sync_staged(self, file_type: int) -> None:
+        if file_type == FILE:
             # Also the new directories' entries in their parents.
-            query = "SELECT parent FROM staged WHERE kind = ? UNION SELECT parent FROM created_dirs"
+            query = (
+                "SELECT parent FROM staged WHERE file_type = ?"
+                " UNION SELECT parent FROM created_dirs"
+            )
         else:
-            query = "SELECT DISTINCT parent FROM staged WHERE kind = ?"
-        for (parent,) in self.ledger.db.execute(query, (kind,)):
+            query = "SELECT DISTINCT parent FROM staged WHERE file_type = ?"
+        for (parent,) in self.ledger.db.execute(query, (file_type,)):
             fsync_directory(self._path(parent))
 
     def _condemn(self, relpath: str, is_link: bool) -> str | None:
@@ -389,10 +403,3 @@ class DirectorySink(ExportSink):
 def _refuse_journal_name(relpath: str) -> None:
     if relpath == JOURNAL_NAME or is_tool_file(relpath):
         raise ValueError(f"Export path {relpath!r} is reserved for the tool's own files.")
-
-
-def _lstat(path: Path) -> os.stat_result | None:
-    try:
-        return os.lstat(path)
-    except FileNotFoundError:
-        return None

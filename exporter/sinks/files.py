@@ -36,6 +36,7 @@ __all__ = [
     "is_temp_name",
     "iter_chunks",
     "lock_directory",
+    "lstat_or_none",
     "mtime_granularity",
     "remove_quietly",
     "same_content",
@@ -205,6 +206,14 @@ def lock_directory(directory: Path) -> int:
         except OSError:
             pass
     return fd
+
+
+def lstat_or_none(path: Path) -> os.stat_result | None:
+    """The ``lstat`` of ``path``, or None if there is nothing there."""
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
 
 
 def remove_quietly(path: Path) -> None:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from exporter.sinks.errors import writing_to
+
 __all__ = ["JsonEntry"]
 
 _OPEN, _DONE, _DISCARDED = "open", "done", "discarded"
@@ -20,7 +22,8 @@ class JsonEntry:
 
     Write the bytes, then :meth:`close` the entry; the sink makes it visible at commit. The
     entry hashes what it is given. If a write fails the entry is discarded and the error
-    propagates; a discarded entry refuses to be closed, so that an incomplete file can never
+    propagates, an OSError as a :class:`~exporter.sinks.errors.SinkWriteError` naming the
+    entry; a discarded entry refuses to be closed, so that an incomplete file can never
     be committed. Used as a context manager, the entry is closed when the block exits
     normally and discarded when it raises.
 
@@ -38,7 +41,9 @@ class JsonEntry:
         compare: bool = False,
         temp_path: Path | None = None,
     ) -> None:
+        #: The entry's name in the export.
         self.relpath = relpath
+        #: Whether the sink may leave an existing file with the same bytes untouched.
         self.compare = compare
         #: The open file the bytes go to, for the sink's hooks.
         self.file = file
@@ -83,7 +88,8 @@ class JsonEntry:
         """Write all of ``data``. On failure the entry is discarded and the error propagates."""
         self._check_open()
         try:
-            self.file.write(data)
+            with writing_to(self.relpath):
+                self.file.write(data)
         except BaseException:
             self.discard()
             raise
@@ -98,7 +104,8 @@ class JsonEntry:
         self._check_open()
         self._state = _DONE
         try:
-            self._on_close(self)
+            with writing_to(self.relpath):
+                self._on_close(self)
         except BaseException:
             # The sink has dropped the bytes: a second close must not pretend otherwise.
             self._state = _DISCARDED

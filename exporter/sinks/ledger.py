@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 __all__ = ["FILE", "JSON", "Ledger"]
 
-#: The kinds of names: a document file, or a JSON file (manifest, split manifest, metadata).
+#: The file types of names: a document file, or a JSON file (manifest, split manifest,
+#: metadata).
 FILE = 0
 JSON = 1
 
@@ -29,13 +30,16 @@ class Ledger:
         self.db.execute("PRAGMA journal_mode = OFF")
         self.db.execute("PRAGMA synchronous = OFF")
         self.db.execute(
-            "CREATE TABLE names (relpath TEXT PRIMARY KEY, kind INTEGER, changed INTEGER)"
+            "CREATE TABLE names (relpath TEXT PRIMARY KEY, file_type INTEGER, changed INTEGER)"
         )
 
-    def record(self, relpath: str, kind: int, changed: bool) -> None:
-        self.db.execute("INSERT INTO names VALUES (?, ?, ?)", (relpath, kind, changed))
+    def record(self, relpath: str, file_type: int, changed: bool) -> None:
+        """Note that ``relpath`` (of ``file_type``, FILE or JSON) was written, and whether it
+        changed the export."""
+        self.db.execute("INSERT INTO names VALUES (?, ?, ?)", (relpath, file_type, changed))
 
     def contains(self, relpath: str) -> bool:
+        """Tell whether ``relpath`` was written."""
         query = "SELECT 1 FROM names WHERE relpath = ?"
         return self.db.execute(query, (relpath,)).fetchone() is not None
 
@@ -59,11 +63,12 @@ class Ledger:
         return None
 
     def names(self) -> Iterator[tuple[str, int, bool]]:
-        """Yield ``(relpath, kind, changed)`` for every name, in the order written."""
-        for relpath, kind, changed in self.db.execute(
-            "SELECT relpath, kind, changed FROM names ORDER BY rowid"
+        """Yield ``(relpath, file_type, changed)`` for every name, in the order written."""
+        for relpath, file_type, changed in self.db.execute(
+            "SELECT relpath, file_type, changed FROM names ORDER BY rowid"
         ):
-            yield relpath, kind, bool(changed)
+            yield relpath, file_type, bool(changed)
 
     def close(self) -> None:
+        """Close (and so remove) the database."""
         self.db.close()

@@ -34,6 +34,7 @@ class ArchiveOutput:
         self._seekable = seekable
 
     def write(self, data: bytes) -> int:
+        """Write all of ``data``, or drop it once discarding."""
         if self.discarding:
             return len(data)
         view = memoryview(data).cast("B")
@@ -46,11 +47,13 @@ class ArchiveOutput:
         return len(data)
 
     def tell(self) -> int:
+        """The position in the file; a stream cannot tell."""
         if not self._seekable:
             raise io.UnsupportedOperation("The output stream cannot seek.")
         return self._file.tell()
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move in the file; a stream cannot seek."""
         if not self._seekable:
             raise io.UnsupportedOperation("The output stream cannot seek.")
         if self.discarding:
@@ -58,6 +61,7 @@ class ArchiveOutput:
         return self._file.seek(offset, whence)
 
     def flush(self) -> None:
+        """Flush the file, unless discarding."""
         if not self.discarding:
             self._file.flush()
 
@@ -75,6 +79,7 @@ class SpooledInfos:
         self._count = 0
 
     def append(self, info: zipfile.ZipInfo) -> None:
+        """Keep ``info`` (on disk) after the others."""
         self._file.seek(0, os.SEEK_END)
         pickle.dump(info, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self._count += 1
@@ -90,12 +95,14 @@ class SpooledInfos:
             yield pickle.load(self._file)
 
     def clear(self) -> None:
+        """Forget every entry."""
         self._count = 0
         if not self._file.closed:
             self._file.seek(0)
             self._file.truncate()
 
     def close(self) -> None:
+        """Remove the spool file."""
         self._file.close()
 
 

@@ -21,7 +21,8 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from exporter.format import is_tool_file
-from exporter.sinks.base import ExportSink, JsonEntry, SourceChanged
+from exporter.sinks.base import ExportSink, JsonEntry
+from exporter.sinks.errors import SinkWriteError, SourceChanged
 from exporter.sinks.file_list import OwnedNames, write_file_list
 from exporter.sinks.files import (
     create_temp,
@@ -144,10 +145,12 @@ class ZipSink(ExportSink):
     # Hooks.
 
     def create_json_file(self, relpath: str, parts: tuple[str, ...]) -> tuple[BinaryIO, None]:
+        """An anonymous spool file: the entry is added to the archive when it is closed."""
         spool = tempfile.TemporaryFile(dir=self.target_dir)  # noqa: SIM115 - closed by the entry
         return spool, None
 
     def end_json(self, entry: JsonEntry) -> bool:
+        """Add the spooled JSON as a deflated entry."""
         entry.file.flush()
         entry.file.seek(0)
         info = self._info(entry.relpath, time.time(), 0o644, zipfile.ZIP_DEFLATED)
@@ -159,6 +162,7 @@ class ZipSink(ExportSink):
     def write_file(
         self, relpath: str, parts: tuple[str, ...], source: Path, sha256: str | None
     ) -> bool:
+        """Add ``source`` as an entry, checked against ``sha256`` before and while it is written."""
         with open(source, "rb", buffering=0) as reader:
             status = os.fstat(reader.fileno())
             if not stat.S_ISREG(status.st_mode):
@@ -167,20 +171,22 @@ class ZipSink(ExportSink):
                 # An entry cannot be taken back out of the archive: a file whose bytes are not
                 # what the record says is found before any of it is written, so that the run
                 # can go on without it. The copy is hashed again on the way.
-                actual = self.hash_file(reader)
-                if actual != sha256.lower():
-                    raise SourceChanged(source, sha256.lower(), actual)
+                actual = self.copier.sha256(reader)
+                if actual != sha256:
+                    raise SourceChanged(source, sha256, actual)
                 reader.seek(0)
             stored = PurePosixPath(parts[-1]).suffix.lower() in STORED_SUFFIXES
             method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             info = self._info(relpath, status.st_mtime, status.st_mode, method)
             info.file_size = status.st_size
-            self._write_entry(info, reader, report=True)
+            self._write_entry(info, reader, report=True, sha256=sha256, source=source)
         return True
 
     def keep_file(self, relpath: str, parts: tuple[str, ...], sha256: str | None) -> bool:
         # The archive this one replaces (same name) may hold a good copy: it is carried over,
         # so that a nightly zip under a fixed name does not lose a file whose source broke.
+        """Carry over the same-named previous archive's entry ``relpath`` (with ``sha256``, if
+        it has it)."""
         if self.path is None or not self.path.is_file():
             return False
         try:
@@ -192,7 +198,7 @@ class ZipSink(ExportSink):
                 old = previous.getinfo(relpath)
                 if sha256 is not None:
                     with previous.open(old) as member:
-                        if self.hash_file(member) != sha256.lower():
+                        if self.copier.sha256(member) != sha256.lower():
                             return False
             except (KeyError, OSError, zipfile.BadZipFile, zlib.error, EOFError):
                 return False
@@ -211,12 +217,14 @@ class ZipSink(ExportSink):
         return "standard output" if self.path is None else self.path.name
 
     def finish(self) -> None:
+        """Write the central directory; then rename the archive into place and apply the
+        retention."""
         assert self._zip is not None and self._infos is not None and self._output is not None
         try:
             self._zip.close()
         except OSError as error:
-            error.export_file = self.output_name  # type: ignore[attr-defined]
-            raise
+            # The central directory: what failed to write is the archive.
+            raise SinkWriteError(self.output_name, error) from error
         self._infos.close()
         if self._raw is None:
             self._output.flush()
@@ -230,6 +238,7 @@ class ZipSink(ExportSink):
         self._sweep()
 
     def discard(self) -> None:
+        """Drop the archive: nothing more reaches the output, the temporary file is removed."""
         if self._output is not None:
             # Whatever zipfile still writes (the end of an entry, the central directory) must
             # not reach the output.
@@ -280,17 +289,28 @@ class ZipSink(ExportSink):
         info.external_attr = (stat.S_IFREG | (stat.S_IMODE(mode) & 0o777)) << 16
         return info
 
-    def _write_entry(self, info: zipfile.ZipInfo, reader: BinaryIO, *, report: bool) -> None:
+    def _write_entry(
+        self,
+        info: zipfile.ZipInfo,
+        reader: BinaryIO,
+        *,
+        report: bool,
+        sha256: str | None = None,
+        source: Path | None = None,
+    ) -> None:
+        """Add ``reader`` as the entry ``info``; with ``sha256``, the bytes of ``source`` that
+        ``reader`` reads must have it."""
         assert self._zip is not None
         try:
             with self._zip.open(info, "w", force_zip64=True) as writer:
-                self.copy_chunks(reader, writer.write, report=report)
+                self.copier.copy(reader, writer.write, report=report, sha256=sha256, path=source)
         except BaseException as error:
             # The archive holds part of an entry now, and nothing can make it whole.
             self.abort()
             if isinstance(error, OSError) and error.errno != errno.ENOENT:
                 # What failed to write is the archive, not the entry's own file.
-                error.export_file = f"{self.output_name} (entry {info.filename})"  # type: ignore[attr-defined]
+                name = f"{self.output_name} (entry {info.filename})"
+                raise SinkWriteError(name, error) from error
             raise
 
     def _remove_leftovers(self) -> None:

@@ -1,3 +1,5 @@
+"""The Django app of the reference document archive."""
+
 from django.apps import AppConfig
 
 

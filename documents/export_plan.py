@@ -31,6 +31,7 @@ def file_destinations(pk: Any, fields: Mapping[str, Any]) -> tuple[Path, Path, P
 
 
 def describe_document(pk: Any, row: Mapping[str, Any]) -> DocumentFileInfo:
+    """A document's files and the values of its export name, from its ``DOCUMENT_COLUMNS``."""
     source = models.source_path_for(pk, row["filename"], row["mime_type"])
     created = row["created"]
     return DocumentFileInfo(
@@ -61,6 +62,8 @@ def _by_pk(manager):
 
 
 def build_plan() -> ExportPlan:
+    """The plan of the reference archive: every model in the classic exporter's order, mail
+    passwords and tokens as secrets, notes and custom field values split per document."""
     # The order of the classic exporter: what a document points at comes before the document.
     sections = (
         Section("correspondents", _by_pk(models.Correspondent.objects)),

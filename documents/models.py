@@ -17,6 +17,8 @@ from django.utils import timezone
 
 
 class ModelWithOwner(models.Model):
+    """A model whose objects a user may own (``owner``, None for no one in particular)."""
+
     owner = models.ForeignKey(User, blank=True, null=True, default=None, on_delete=models.SET_NULL)
 
     class Meta:
@@ -24,6 +26,8 @@ class ModelWithOwner(models.Model):
 
 
 class MatchingModel(ModelWithOwner):
+    """A label an archive assigns to incoming documents by matching their text."""
+
     MATCH_NONE = 0
     MATCH_ANY = 1
     MATCH_ALL = 2
@@ -60,11 +64,15 @@ class MatchingModel(ModelWithOwner):
 
 
 class Correspondent(MatchingModel):
+    """Who sent or received a document."""
+
     class Meta(MatchingModel.Meta):
         pass
 
 
 class Tag(MatchingModel):
+    """A label of documents, in a hierarchy (``parent``); records list tag ids in name order."""
+
     color = models.CharField(max_length=7, default="#a6cee3")
     is_inbox_tag = models.BooleanField(default=False)
     parent = models.ForeignKey(
@@ -77,11 +85,15 @@ class Tag(MatchingModel):
 
 
 class DocumentType(MatchingModel):
+    """The kind of a document (invoice, letter, ...)."""
+
     class Meta(MatchingModel.Meta):
         pass
 
 
 class StoragePath(MatchingModel):
+    """A template of where a document's file is kept in the media directory."""
+
     path = models.CharField(max_length=512)
 
     class Meta(MatchingModel.Meta):
@@ -92,10 +104,13 @@ class LiveDocumentManager(models.Manager):
     """Documents that are not in the trash."""
 
     def get_queryset(self) -> models.QuerySet:
+        """Every document whose ``deleted_at`` is not set."""
         return super().get_queryset().filter(deleted_at__isnull=True)
 
 
 class Document(ModelWithOwner):
+    """A document: its metadata, its OCR text, and the names of its files in the media directory."""
+
     correspondent = models.ForeignKey(
         Correspondent, blank=True, null=True, on_delete=models.SET_NULL, related_name="documents"
     )
@@ -158,27 +173,33 @@ class Document(ModelWithOwner):
         return f"{self.created} {self.title}"
 
     def save(self, *args, **kwargs) -> None:
+        """Save, with ``modified`` set to now (``auto_now`` is not used: see ``modified``)."""
         self.modified = timezone.now()
         super().save(*args, **kwargs)
 
     @property
     def is_trashed(self) -> bool:
+        """Whether the document is in the trash."""
         return self.deleted_at is not None
 
     @property
     def has_archive_version(self) -> bool:
+        """Whether the document has an archived (OCRed PDF) version."""
         return self.archive_filename is not None
 
     @property
     def source_path(self) -> Path:
+        """Where the original file is."""
         return source_path_for(self.pk, self.filename, self.mime_type)
 
     @property
     def archive_path(self) -> Path | None:
+        """Where the archived version is, or None if there is none."""
         return archive_path_for(self.archive_filename)
 
     @property
     def thumbnail_path(self) -> Path:
+        """Where the thumbnail is."""
         return thumbnail_path_for(self.pk)
 
 
@@ -205,10 +226,13 @@ def archive_path_for(archive_filename: str | None) -> Path | None:
 
 
 def thumbnail_path_for(pk: int) -> Path:
+    """Where a document's thumbnail lives, from its pk alone."""
     return Path(settings.THUMBNAIL_DIR) / f"{pk:07}.webp"
 
 
 class Note(models.Model):
+    """A user's note on a document (split per document with --split-manifest)."""
+
     note = models.TextField(blank=True)
     created = models.DateTimeField(default=timezone.now, db_index=True)
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="notes")
@@ -221,7 +245,11 @@ class Note(models.Model):
 
 
 class CustomField(models.Model):
+    """A field a user defines for documents, of one data type."""
+
     class FieldDataType(models.TextChoices):
+        """The data types of a custom field."""
+
         STRING = "string", "String"
         URL = "url", "URL"
         DATE = "date", "Date"
@@ -245,6 +273,8 @@ class CustomField(models.Model):
 
 
 class CustomFieldInstance(models.Model):
+    """A custom field's value on one document, in the column of its data type."""
+
     # Which value column holds the value for each data type.
     VALUE_COLUMNS = {
         CustomField.FieldDataType.STRING: "value_text",
@@ -279,6 +309,8 @@ class CustomFieldInstance(models.Model):
 
 
 class SavedView(ModelWithOwner):
+    """A saved document list: its filter rules, sorting and display."""
+
     name = models.CharField(max_length=128)
     show_on_dashboard = models.BooleanField(default=False)
     show_in_sidebar = models.BooleanField(default=False)
@@ -292,6 +324,8 @@ class SavedView(ModelWithOwner):
 
 
 class SavedViewFilterRule(models.Model):
+    """One rule of a saved view's filter."""
+
     RULE_TYPES = [
         (0, "title contains"),
         (1, "content contains"),
@@ -308,17 +342,25 @@ class SavedViewFilterRule(models.Model):
 
 
 class UiSettings(models.Model):
+    """A user's settings of the user interface, as JSON."""
+
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="ui_settings")
     settings = models.JSONField(null=True)
 
 
 class MailAccount(ModelWithOwner):
+    """A mailbox documents are fetched from; its password and token are secrets."""
+
     class ImapSecurity(models.IntegerChoices):
+        """How the connection to the IMAP server is secured."""
+
         NONE = 1, "No encryption"
         SSL = 2, "Use SSL"
         STARTTLS = 3, "Use STARTTLS"
 
     class AccountType(models.IntegerChoices):
+        """How the account signs in: a password, or a Gmail OAuth token."""
+
         IMAP = 1, "IMAP"
         GMAIL_OAUTH = 2, "Gmail OAuth"
 
@@ -344,6 +386,8 @@ class MailAccount(ModelWithOwner):
 
 
 class MailRule(ModelWithOwner):
+    """Which mails of an account become documents, and what they are assigned."""
+
     name = models.CharField(max_length=256, unique=True)
     order = models.IntegerField(default=0)
     account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="rules")
@@ -369,7 +413,11 @@ class MailRule(ModelWithOwner):
 
 
 class ShareLink(ModelWithOwner):
+    """A link that shares one document's file, with an expiry and a validity."""
+
     class FileVersion(models.TextChoices):
+        """Which of the document's files a link shares."""
+
         ARCHIVE = "archive", "Archive"
         ORIGINAL = "original", "Original"
 

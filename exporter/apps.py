@@ -1,3 +1,5 @@
+"""The Django app of the exporter: its management commands."""
+
 from django.apps import AppConfig
 
 

@@ -49,10 +49,15 @@ class DocumentFiles:
 
 @dataclass(frozen=True)
 class DocumentFileInfo:
+    """One document's files in the media directory, their checksums, and the values its
+    export name is made of: what :attr:`DocumentFiles.describe` returns for each document."""
+
+    #: The original file.
     source: Path
     thumbnail: Path
     #: None when the document has no archived version.
     archive: Path | None
+    #: The sha256 of the original and of the archived version, as the database records them.
     checksum: str | None
     archive_checksum: str | None
     #: Extension of the original, with its dot (".pdf").
@@ -64,6 +69,13 @@ class DocumentFileInfo:
 
 @dataclass(frozen=True)
 class ExportPlan:
+    """Everything the engine knows of a site's archive: what to export, in which order, which
+    fields are secrets, where the documents' files are, and how an import treats the rows
+    migrations create. The exporters, ``verify_export`` and ``document_importer`` all work from
+    one; :func:`load_plan` returns the site's.
+    """
+
+    #: The manifest's sections, in export order.
     sections: tuple[Section, ...]
     #: model label ("documents.mailaccount") -> names of fields encrypted with --passphrase.
     secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -71,6 +83,7 @@ class ExportPlan:
     documents_key: str = "documents"
     #: Section key -> name of its foreign key to the document, for per-document split manifests.
     split_by_document: dict[str, str] = field(default_factory=dict)
+    #: How to find the documents' files and what to name them in the export.
     document_files: DocumentFiles | None = None
     #: The media directory: an export into it is refused.
     media_root: Path | None = None
@@ -83,6 +96,7 @@ class ExportPlan:
     replace_on_import: tuple[str, ...] = ("contenttypes.contenttype", "auth.permission")
 
     def section(self, key: str) -> Section:
+        """The section with ``key``; KeyError if the plan has none."""
         for section in self.sections:
             if section.key == key:
                 return section

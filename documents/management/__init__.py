@@ -1,0 +1,1 @@
+"""The reference archive's management command: generate_archive."""

@@ -1,0 +1,1 @@
+"""The management commands of the exporter and what they share (:mod:`.cli`)."""

@@ -26,7 +26,7 @@ from exporter.batches import MAX_BATCH_SIZE, validate_batch_size
 from exporter.errors import ExportError, UsageError
 from exporter.export.guard import describe_database, sqlite_file
 from exporter.progress import ExportProgress
-from exporter.readback.verify import VerifyReport
+from exporter.readback.report import VerifyReport
 
 __all__ = [
     "EXIT_DONE",
@@ -208,6 +208,7 @@ class BarProgress(ExportProgress):
         self.bytes: tqdm | None = None
 
     def start(self, documents: int) -> None:
+        """Show the bars, the documents' with its total."""
         if not self.enabled:
             return
         self.documents = tqdm(total=documents, unit="doc", desc="documents", position=0)
@@ -216,14 +217,17 @@ class BarProgress(ExportProgress):
         )
 
     def document_done(self) -> None:
+        """Advance the documents' bar."""
         if self.documents is not None:
             self.documents.update()
 
     def bytes_copied(self, count: int) -> None:
+        """Advance the bytes' bar."""
         if self.bytes is not None:
             self.bytes.update(count)
 
     def finish(self) -> None:
+        """Close the bars."""
         for bar in (self.documents, self.bytes):
             if bar is not None:
                 bar.close()
@@ -272,6 +276,7 @@ class ArchiveCommand(BaseCommand):
     uses_database = True
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        """Django's parser, with the exit statuses under --help."""
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.epilog = self.exit_status_help
         return parser
@@ -281,6 +286,8 @@ class ArchiveCommand(BaseCommand):
         return self.uses_database
 
     def execute(self, *args: Any, **options: Any) -> Any:
+        """Run the command with signals raising; turn every failure into a message and its
+        exit status."""
         try:
             with interrupts.signals_raise():
                 if self.needs_database(options):

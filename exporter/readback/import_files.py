@@ -1,16 +1,18 @@
 """The file stage of an import: every document's files copied into the media directory.
 
-:class:`FileStage` is the third pass of
-:class:`exporter.readback.importing.ArchiveImporter`, kept apart
-because it is a job of its own: copies checked against the records' sha256, temporary files
-registered before they exist and removed on any failure or signal, leftovers of killed runs
-removed, one sync per file system, files the export recorded as problems skipped and listed.
+:class:`FileStage` is the third pass of :class:`exporter.readback.importing.ArchiveImporter`,
+kept apart because it is a job of its own: copies checked against the records' sha256,
+temporary files registered before they exist and removed on any failure or signal, leftovers
+of killed runs removed, one sync per file system, files the export recorded as problems
+skipped and listed. Before anything is loaded, :meth:`FileStage.check_media` refuses a media
+directory that already holds files.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +44,42 @@ class FileStage:
     """
     The file stage of :class:`~exporter.readback.importing.ArchiveImporter`, which it is mixed into.
 
-    It uses the importer's ``options``, ``source``, ``summary``, ``progress``, ``recorded``
-    (the export's recorded problems by export name), ``records()``, ``destinations()`` and
-    ``documents_label()``, and its ``_temps``, ``_stale`` and ``_unsynced`` bookkeeping.
+    It uses the importer's ``options``, ``plan``, ``media_root``, ``source``, ``summary``,
+    ``progress``, ``recorded`` (the export's recorded problems by export name), ``records()``,
+    ``destinations()`` and ``documents_label()``, and its ``_temps``, ``_stale`` and
+    ``_unsynced`` bookkeeping.
     """
+
+    def check_media(self) -> None:
+        """Refuse a media directory that already holds files (another archive's?)."""
+        if self.options.force or self.media_root is None:
+            return
+        counts = self.media_file_counts()
+        if not counts:
+            return
+        listed = ", ".join(f"{folder} {count}" for folder, count in sorted(counts.items()))
+        raise ImportFailed(
+            f"The media directory {self.media_root} already holds {sum(counts.values())} files "
+            f"({listed}): the import would mix this export's files with them and overwrite "
+            "those of the same name. Import into an empty media directory (check "
+            "ARCHIVE_DATA_DIR), or pass --force to import on top of them."
+        )
+
+    def media_file_counts(self) -> Counter:
+        """Files in the media directory by top folder (originals, archive, thumbnails, ...),
+        not counting the media lock and temporary files."""
+        counts: Counter = Counter()
+        root = self.media_root
+        lock = self.plan.media_lock
+        lock = Path(os.path.realpath(lock)) if lock is not None else None
+        for directory, _, files in os.walk(root):
+            relative = Path(directory).relative_to(root)
+            folder = relative.parts[0] if relative.parts else "top level"
+            for name in files:
+                if is_temp_name(name) or Path(directory, name) == lock:
+                    continue
+                counts[folder] += 1
+        return counts
 
     def copy_files(self, documents: int) -> None:
         """Copy every document's files into the media directory; on any failure or
@@ -116,6 +150,7 @@ class FileStage:
     def copy_failed(
         self, name: str, record: dict[str, Any], destination: Path, exc: Exception
     ) -> ImportFailed:
+        """The error of a failed copy: which file of which document, why, and how to resume."""
         reason: object = exc
         if isinstance(exc, OSError) and exc.strerror and exc.filename is None:
             # A failed write (a full disk): say which file it was writing.
@@ -160,6 +195,8 @@ class FileStage:
             self.summary.temps_removed += 1
 
     def copy_file(self, name: str, destination: Path, checksum: str | None) -> None:
+        """Copy the export's file ``name`` to ``destination`` through a temporary file,
+        checking its sha256; skip it if ``destination`` already has those bytes."""
         if checksum is None:
             checksum, _ = self.source.sha256(name)
         if destination.is_file() and sha256_of(destination) == checksum:

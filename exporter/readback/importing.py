@@ -24,7 +24,6 @@ Secrets are decrypted in memory, never written anywhere in plain text but the da
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,9 +33,9 @@ from typing import Any
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.color import no_style
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, connections
 
-from exporter import interrupts
+from exporter.batches import DEFAULT_BATCH_SIZE, validate_batch_size
 from exporter.encryption import InvalidSecret, SecretCipher, decrypt_record
 from exporter.errors import ImportFailed, ImportUsageError
 from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
@@ -45,6 +44,7 @@ from exporter.progress import ExportProgress
 from exporter.readback.import_files import FileStage
 from exporter.readback.loader import (
     BatchLoader,
+    CommitThen,
     describe_unknown_fields,
     refresh_planner_statistics,
     unknown_fields,
@@ -57,9 +57,6 @@ from exporter.readback.reading import (
     recorded_problems,
 )
 from exporter.readback.source import ExportSource, MediaPaths
-from exporter.sinks.files import (
-    is_temp_name,
-)
 
 #: The stages of an import, in order (``ArchiveImporter.stage``).
 STAGES = ("check", "load", "files", "done")
@@ -77,10 +74,16 @@ STAGE_NOTES = {
 
 @dataclass(frozen=True)
 class ImportOptions:
+    """What `document_importer` can be told; see its --help for each option."""
+
+    #: Load the database only; copy no files.
     data_only: bool = False
+    #: Copy the files only: resume a file stage that failed or was stopped.
     files_only: bool = False
+    #: The passphrase the export's secrets were encrypted with; None for an unencrypted export.
     passphrase: str | None = None
-    batch_size: int = 500
+    #: Rows inserted per ``bulk_create``.
+    batch_size: int = DEFAULT_BATCH_SIZE
     #: Load into a database that holds rows, and copy into a media directory that holds files.
     force: bool = False
     using: str = "default"
@@ -90,6 +93,9 @@ class ImportOptions:
 
 @dataclass
 class ImportSummary:
+    """What an import did, for the command's final report."""
+
+    #: Records loaded, by model label.
     records: Counter = field(default_factory=Counter)
     files_copied: int = 0
     files_skipped: int = 0
@@ -104,6 +110,14 @@ class ImportSummary:
 
 
 class ArchiveImporter(FileStage):
+    """Import one export into the database and media directory of the site's plan.
+
+    :meth:`run` checks every record and file name first, then loads the database in one
+    transaction, then copies the files (:class:`~exporter.readback.import_files.FileStage`);
+    it raises :class:`~exporter.errors.ImportFailed` with what is wrong, and
+    :attr:`failure_note` says what a failure or an interruption left behind.
+    """
+
     def __init__(
         self,
         source: ExportSource,
@@ -136,10 +150,13 @@ class ArchiveImporter(FileStage):
         return STAGE_NOTES[self.stage]
 
     def run(self) -> ImportSummary:
+        """Check, load and copy (as ``options`` ask); return what was done."""
         started = time.monotonic()
         options = self.options
-        if options.batch_size < 1:
-            raise ImportUsageError("--batch-size must be at least 1.")
+        try:
+            validate_batch_size(options.batch_size)
+        except ValueError as exc:
+            raise ImportUsageError(f"--{exc}.") from None
         try:
             metadata = read_metadata(self.source)
         except ValueError as exc:
@@ -177,6 +194,8 @@ class ArchiveImporter(FileStage):
         return self.summary
 
     def setup_cipher(self, encryption: dict | None) -> None:
+        """The cipher of the export's secrets; refuse a passphrase the export has no use
+        for, or none where it needs one."""
         origin = self.options.passphrase_origin
         origin = f" ({origin})" if origin else ""
         if encryption and self.options.passphrase is None:
@@ -240,6 +259,9 @@ class ArchiveImporter(FileStage):
         return documents
 
     def check_names(self, where: str, record: dict[str, Any]) -> None:
+        """Refuse a document record whose file names are unsafe, whose files are missing
+        (unless the export recorded them as problems), or whose files would land outside
+        the media directory."""
         for key in (FILE_NAME_KEY, THUMBNAIL_NAME_KEY, ARCHIVE_NAME_KEY):
             name = record.get(key)
             if name is None:
@@ -262,14 +284,17 @@ class ArchiveImporter(FileStage):
             raise ImportFailed(f"{where}: {problems[0]}")
 
     def destinations(self, record: dict[str, Any]) -> tuple[Path | None, ...]:
+        """Where the record's original, thumbnail and archived version are imported to."""
         return self.paths.destinations(record)
 
     def documents_label(self) -> str:
+        """The model label of the plan's documents ("documents.document")."""
         return self.plan.section(self.plan.documents_key).queryset().model._meta.label_lower
 
     # -- pass 2: load --------------------------------------------------------------------------
 
     def check_empty(self) -> None:
+        """Refuse a database that holds rows (but those migrations create), unless forced."""
         if self.options.force:
             return
         for section in self.plan.sections:
@@ -284,38 +309,8 @@ class ArchiveImporter(FileStage):
                     "top of what is there, which fails on any duplicate)."
                 )
 
-    def check_media(self) -> None:
-        """Refuse a media directory that already holds files (another archive's?)."""
-        if self.options.force or self.media_root is None:
-            return
-        counts = self.media_file_counts()
-        if not counts:
-            return
-        listed = ", ".join(f"{folder} {count}" for folder, count in sorted(counts.items()))
-        raise ImportFailed(
-            f"The media directory {self.media_root} already holds {sum(counts.values())} files "
-            f"({listed}): the import would mix this export's files with them and overwrite "
-            "those of the same name. Import into an empty media directory (check "
-            "ARCHIVE_DATA_DIR), or pass --force to import on top of them."
-        )
-
-    def media_file_counts(self) -> Counter:
-        """Files in the media directory by top folder (originals, archive, thumbnails, ...),
-        not counting the media lock and temporary files."""
-        counts: Counter = Counter()
-        root = self.media_root
-        lock = self.plan.media_lock
-        lock = Path(os.path.realpath(lock)) if lock is not None else None
-        for directory, _, files in os.walk(root):
-            relative = Path(directory).relative_to(root)
-            folder = relative.parts[0] if relative.parts else "top level"
-            for name in files:
-                if is_temp_name(name) or Path(directory, name) == lock:
-                    continue
-                counts[folder] += 1
-        return counts
-
     def load(self, documents: int) -> None:
+        """Load every record in one transaction: all of them, or none if anything fails."""
         using = self.options.using
         connection = connections[using]
         loader = BatchLoader(using, self.options.batch_size)
@@ -355,12 +350,14 @@ class ArchiveImporter(FileStage):
         self.stage = "files"
 
     def decrypt(self, where: str, record: dict[str, Any]) -> dict[str, Any]:
+        """The record with its secrets decrypted; ImportFailed if one does not decrypt."""
         try:
             return decrypt_record(record, self.plan.secrets, self.cipher)
         except InvalidSecret as exc:
             raise ImportFailed(f"{where}: {exc}") from None
 
     def reset_sequences(self, counts: Counter) -> None:
+        """Move the primary key sequences of the loaded tables past the loaded rows."""
         connection = connections[self.options.using]
         models = [apps.get_model(label) for label in counts]
         for model in list(models):
@@ -370,30 +367,3 @@ class ArchiveImporter(FileStage):
             with connection.cursor() as cursor:
                 for sql in statements:
                     cursor.execute(sql)
-
-    # -- pass 3: files -------------------------------------------------------------------------
-
-
-class CommitThen:
-    """``transaction.atomic`` whose commit and ``then()`` are not cut apart by a signal.
-
-    A SIGINT or SIGTERM that arrives while the transaction commits is held
-    (:func:`exporter.interrupts.deferred`) until ``then()`` has recorded that the commit is
-    done, and raised right after: what a stopped run reports is then always true.
-    """
-
-    def __init__(self, using: str, then) -> None:
-        self.atomic = transaction.atomic(using=using)
-        self.then = then
-
-    def __enter__(self) -> None:
-        self.atomic.__enter__()
-
-    def __exit__(self, kind, value, traceback) -> bool | None:
-        if kind is not None:
-            return self.atomic.__exit__(kind, value, traceback)
-        with interrupts.deferred():
-            self.atomic.__exit__(None, None, None)
-            self.then()
-        interrupts.check()
-        return None

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 _FLUSH_ROWS = 5_000
 
 
-class Ledger:
-    """Records seen (model, pk), references made, and file names claimed by records.
+class ReadLedger:
+    """What reading an export back has seen, on disk: records (model, pk), the references
+    they make, and the file names they claim.
 
     Add everything first; :meth:`duplicates`, :meth:`dangling` and :meth:`has_name` answer once
     everything is added (the first of them builds the indexes).
@@ -51,9 +52,11 @@ class Ledger:
             self._flush("ref")
 
     def add_name(self, relpath: str) -> None:
+        """Remember a file name a record claims, for :meth:`has_name`."""
         self._add("name", (relpath,))
 
     def has_name(self, relpath: str) -> bool:
+        """Whether a record claims the file name ``relpath``."""
         self._finish()
         query = "SELECT 1 FROM name WHERE relpath = ? LIMIT 1"
         return self.db.execute(query, (relpath,)).fetchone() is not None
@@ -78,6 +81,7 @@ class Ledger:
         )
 
     def close(self) -> None:
+        """Close the ledger and remove its file."""
         self.db.close()
         self._file.close()
 

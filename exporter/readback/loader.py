@@ -22,7 +22,9 @@ from functools import cache
 from typing import Any
 
 from django.core.serializers.python import Deserializer
-from django.db import connections, models
+from django.db import connections, models, transaction
+
+from exporter import interrupts
 
 MB = 1024 * 1024
 #: Room left in a packet for the INSERT's own text (table and column names, placeholders).
@@ -157,6 +159,8 @@ class BatchLoader:
         self.batch_bytes = 0
 
     def add(self, record: dict[str, Any]) -> None:
+        """Deserialize a record and queue it; insert the batch first if it is full, of
+        another model, or (on MariaDB/MySQL) too large for one more row."""
         record = {
             "model": record["model"],
             "pk": record["pk"],
@@ -181,6 +185,7 @@ class BatchLoader:
             self.m2m.append((obj.object.pk, obj.m2m_data))
 
     def flush(self) -> None:
+        """Insert the queued rows of the batch and their many-to-many rows."""
         if not self.instances:
             return
         model = self.model
@@ -216,3 +221,28 @@ class BatchLoader:
                 "[mysqld] in its configuration to keep it after a restart), then import again."
             )
         return size
+
+
+class CommitThen:
+    """``transaction.atomic`` whose commit and ``then()`` are not cut apart by a signal.
+
+    A SIGINT or SIGTERM that arrives while the transaction commits is held
+    (:func:`exporter.interrupts.deferred`) until ``then()`` has recorded that the commit is
+    done, and raised right after: what a stopped run reports is then always true.
+    """
+
+    def __init__(self, using: str, then) -> None:
+        self.atomic = transaction.atomic(using=using)
+        self.then = then
+
+    def __enter__(self) -> None:
+        self.atomic.__enter__()
+
+    def __exit__(self, kind, value, traceback) -> bool | None:
+        if kind is not None:
+            return self.atomic.__exit__(kind, value, traceback)
+        with interrupts.deferred():
+            self.atomic.__exit__(None, None, None)
+            self.then()
+        interrupts.check()
+        return None

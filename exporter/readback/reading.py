@@ -32,6 +32,7 @@ class RecordedProblem(FileProblem):
     from the export unless ``kept_previous_copy``."""
 
     def describe(self) -> str:
+        """The problem in one line, and whether the export holds a copy of the file."""
         text = f"document {self.document} ({self.title!r}): {self.file} {self.export_name} "
         text += self.problem
         if self.detail:
@@ -93,6 +94,8 @@ def describe_json_error(exc: Exception) -> str:
 
 
 def read_metadata(source: ExportSource) -> dict[str, Any]:
+    """The export's ``metadata.json``; ValueError, saying why, if it is missing or not an
+    export's metadata."""
     if not source.exists(METADATA):
         raise ValueError(f"{METADATA} is missing from {source.location}.")
     with source.open(METADATA) as stream:

@@ -50,9 +50,11 @@ class ExportSource:
     unfinished: str | None = None
 
     def open(self, relpath: str) -> BinaryIO:
+        """Open a file of the export for reading, in binary; UnsafePath for an unsafe name."""
         raise NotImplementedError
 
     def exists(self, relpath: str) -> bool:
+        """Whether the export holds the file ``relpath``; UnsafePath for an unsafe name."""
         raise NotImplementedError
 
     def iter_files(self) -> Iterator[str]:
@@ -60,7 +62,7 @@ class ExportSource:
         raise NotImplementedError
 
     def close(self) -> None:
-        pass
+        """Release what reading the export holds (an open zip, the export's locks)."""
 
     def __enter__(self) -> ExportSource:
         return self
@@ -96,6 +98,8 @@ class ExportSource:
 
 
 class DirectorySource(ExportSource):
+    """An export directory; ``locks``, if given, are released by :meth:`close`."""
+
     def __init__(self, root: Path, locks: ExitStack | None = None) -> None:
         self.root = root
         self.real_root = Path(os.path.realpath(root))
@@ -104,6 +108,7 @@ class DirectorySource(ExportSource):
         self.locks = locks
 
     def close(self) -> None:
+        """Release the locks held while reading."""
         if self.locks is not None:
             self.locks.close()
 
@@ -130,6 +135,7 @@ class DirectorySource(ExportSource):
             )
 
     def resolve(self, relpath: str) -> Path:
+        """The real path of ``relpath``; UnsafePath if it is unsafe or a symlink leads out."""
         self.check(relpath)
         path = Path(os.path.realpath(self.root / relpath))
         if path != self.real_root and self.real_root not in path.parents:
@@ -139,12 +145,15 @@ class DirectorySource(ExportSource):
         return path
 
     def open(self, relpath: str) -> BinaryIO:
+        """Open the file at ``relpath`` after :meth:`resolve` proves it inside the export."""
         return open(self.resolve(relpath), "rb")
 
     def exists(self, relpath: str) -> bool:
+        """Whether ``relpath`` is a file inside the export."""
         return self.resolve(relpath).is_file()
 
     def iter_files(self) -> Iterator[str]:
+        """Every file of the export in sorted order, but temporary files and the tool's own."""
         for directory, dirs, files in os.walk(self.root):
             dirs.sort()
             for name in sorted(files):
@@ -158,24 +167,30 @@ class DirectorySource(ExportSource):
 
 
 class ZipSource(ExportSource):
+    """A zip export, read by member name."""
+
     def __init__(self, path: Path) -> None:
         self.zip = zipfile.ZipFile(path)
         self.location = str(path)
 
     def open(self, relpath: str) -> BinaryIO:
+        """Open the member ``relpath`` once its name is proven safe."""
         self.check(relpath)
         return self.zip.open(relpath)
 
     def exists(self, relpath: str) -> bool:
+        """Whether the zip has a member named ``relpath``."""
         self.check(relpath)
         return relpath in self.zip.NameToInfo
 
     def iter_files(self) -> Iterator[str]:
+        """Every file member in the zip's order, but the tool's own files."""
         for info in self.zip.infolist():
             if not info.is_dir() and not is_tool_file(info.filename):
                 yield info.filename
 
     def unsafe_members(self) -> list[str]:
+        """The names of the zip's members that are not safe names inside the export."""
         unsafe = []
         for name in self.iter_files():
             try:
@@ -185,6 +200,7 @@ class ZipSource(ExportSource):
         return unsafe
 
     def close(self) -> None:
+        """Close the zip file."""
         self.zip.close()
 
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 import zipfile
 import zlib
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +27,7 @@ from exporter.batches import serialize_queryset_batched
 from exporter.encryption import InvalidSecret, SecretCipher, decrypt_record
 from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, MANIFEST, METADATA, THUMBNAIL_NAME_KEY
 from exporter.plan import ExportPlan
-from exporter.readback.ledger import Ledger
+from exporter.readback.ledger import ReadLedger
 from exporter.readback.loader import describe_unknown_fields, unknown_fields
 from exporter.readback.reading import (
     RecordedProblem,
@@ -38,51 +36,13 @@ from exporter.readback.reading import (
     read_records,
     recorded_problems,
 )
+from exporter.readback.report import VerifyReport
 from exporter.readback.source import ExportSource, MediaPaths
 from exporter.writing.encoding import classic_encode_record
 
-MAX_REPORTED = 200
 EXPORT_KEYS = (FILE_NAME_KEY, THUMBNAIL_NAME_KEY, ARCHIVE_NAME_KEY)
 #: What reading a damaged zip member raises, besides OSError.
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
-
-
-@dataclass
-class VerifyReport:
-    problems: list[str] = field(default_factory=list)
-    #: Problems beyond the first MAX_REPORTED are counted, not kept.
-    more_problems: int = 0
-    warnings: list[str] = field(default_factory=list)
-    #: The problems the export recorded itself (files it could not export), described.
-    recorded: list[str] = field(default_factory=list)
-    #: The export could not be verified at all (missing, unreadable, not an export): the
-    #: problem says why.
-    unverifiable: bool = False
-    records: Counter = field(default_factory=Counter)
-    manifests: int = 0
-    files_checked: int = 0
-    bytes_hashed: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """No problem but those the export recorded itself."""
-        return not self.problems
-
-    @property
-    def clean(self) -> bool:
-        """No problem at all, recorded or not."""
-        return self.ok and not self.recorded
-
-    def fatal(self, message: str) -> None:
-        """The export cannot be verified: ``message`` says why."""
-        self.unverifiable = True
-        self.problem(message)
-
-    def problem(self, message: str) -> None:
-        if len(self.problems) < MAX_REPORTED:
-            self.problems.append(message)
-        else:
-            self.more_problems += 1
 
 
 def describe_os_error(exc: BaseException) -> str:
@@ -98,7 +58,13 @@ def read_back(db_record: dict[str, Any]) -> dict[str, Any]:
 
 
 class ExportVerifier:
-    """Check one export; ``run()`` returns a VerifyReport."""
+    """Check one export against the site's plan; :meth:`run` returns a :class:`VerifyReport`.
+
+    ``passphrase`` checks that every encrypted secret decrypts; ``against_db`` compares each
+    record with the database's current row; ``checksums=False`` checks that files exist
+    without hashing them. The source is read, never changed; the caller opens and closes it
+    (:func:`exporter.readback.source.open_export`).
+    """
 
     def __init__(
         self,
@@ -127,6 +93,7 @@ class ExportVerifier:
         self.plan_models = {s.queryset().model._meta.label_lower for s in plan.sections}
 
     def run(self) -> VerifyReport:
+        """Read the whole export and report every problem found in it."""
         report = self.report
         report.warnings.extend(self.source.notes)
         if self.source.unfinished is not None:
@@ -148,7 +115,7 @@ class ExportVerifier:
         if not self.source.exists(MANIFEST):
             report.fatal(f"{MANIFEST} is missing from {self.source.location}.")
             return report
-        self.ledger = Ledger()
+        self.ledger = ReadLedger()
         try:
             for relpath in self.source.manifests():
                 report.manifests += 1
@@ -161,6 +128,8 @@ class ExportVerifier:
         return report
 
     def setup_cipher(self, metadata: dict[str, Any]) -> None:
+        """The cipher of the export's secrets, from the passphrase and the metadata's
+        parameters; a problem if they do not go together."""
         encryption = metadata.get("encryption")
         if self.passphrase is None:
             if encryption:
@@ -177,6 +146,7 @@ class ExportVerifier:
             self.report.problem(f"{METADATA}: unusable encryption parameters: {exc}")
 
     def read_recorded(self, metadata: dict[str, Any]) -> None:
+        """Note the problems the export recorded, to report them as such and not again."""
         try:
             problems = recorded_problems(metadata)
         except ValueError as exc:
@@ -189,6 +159,7 @@ class ExportVerifier:
     # -- manifests -----------------------------------------------------------------------------
 
     def check_manifest(self, relpath: str) -> None:
+        """Check every record of one manifest, and that it reads to its end."""
         db_records = self.db_records() if self.against_db and relpath == MANIFEST else None
         index = -1
         try:
@@ -220,6 +191,8 @@ class ExportVerifier:
             )
 
     def check_record(self, relpath: str, index: int, record: Any, db_records) -> None:
+        """Check one record: its shape, model and fields, its secrets and files, and (with
+        ``against_db``) its row; remember its key, references and file names."""
         where = f"{relpath} record {index}"
         if not isinstance(record, dict) or not {"model", "pk", "fields"} <= record.keys():
             self.report.problem(f"{where}: not a record (needs model, pk and fields).")
@@ -248,6 +221,7 @@ class ExportVerifier:
             self.compare_with_db(where, record, self.db_record(model, pk))
 
     def model(self, label: Any) -> type[models.Model] | None:
+        """The model of a record's label, or None if there is no such model here."""
         if not isinstance(label, str):
             return None
         if label not in self._models:
@@ -258,6 +232,7 @@ class ExportVerifier:
         return self._models[label]
 
     def collect_references(self, where: str, model, fields: dict[str, Any]) -> None:
+        """Remember what the record points to, to check at the end that it is exported."""
         foreign_keys, many_to_many = self.relations(model)
         refs = [
             (target, str(fields[name]), where)
@@ -292,6 +267,7 @@ class ExportVerifier:
         return self._relations[label]
 
     def decrypt(self, where: str, record: dict[str, Any]) -> dict[str, Any]:
+        """The record with its secrets decrypted; a problem for each that does not decrypt."""
         try:
             return decrypt_record(record, self.plan.secrets, self.cipher)
         except InvalidSecret as exc:
@@ -332,6 +308,7 @@ class ExportVerifier:
             self.check_file(where, relpath, checksum)
 
     def check_file(self, where: str, relpath: str, checksum: str | None) -> None:
+        """Check that the file is in the export and has the sha256 its record gives."""
         # A file the export recorded as a problem is reported as that, not again here.
         recorded = self.recorded.get(relpath)
         if not self.source.exists(relpath):
@@ -362,10 +339,12 @@ class ExportVerifier:
     # -- whole export --------------------------------------------------------------------------
 
     def check_duplicates(self) -> None:
+        """Report every record whose model and pk an earlier record has."""
         for model, pk, origin in self.ledger.duplicates():
             self.report.problem(f"{origin}: duplicate pk {pk} for {model}.")
 
     def check_references(self) -> None:
+        """Report every reference to a record that the export does not hold."""
         if self.unreadable:
             # The records after the damage were never read: what points at them is not lost.
             return
@@ -373,6 +352,7 @@ class ExportVerifier:
             self.report.problem(f"{origin}: points to {model} pk={pk}, which is not exported.")
 
     def check_leftovers(self) -> None:
+        """Warn of every file of the export that no record names."""
         for relpath in self.source.iter_files():
             if relpath == METADATA or relpath.endswith("manifest.json"):
                 continue
@@ -382,6 +362,7 @@ class ExportVerifier:
     # -- against the database ------------------------------------------------------------------
 
     def db_records(self) -> Iterator[dict[str, Any]]:
+        """The database's records in ``manifest.json``'s order, as the export would write them."""
         split = self.contents.get("split_manifest", False)
         for section in self.plan.sections:
             if split and (
@@ -392,10 +373,12 @@ class ExportVerifier:
                 yield from batch
 
     def db_record(self, model, pk) -> dict[str, Any] | None:
+        """The database's record of ``model`` with ``pk``, or None if there is none."""
         rows = [r for b in serialize_queryset_batched(model._base_manager.filter(pk=pk)) for r in b]
         return rows[0] if rows else None
 
     def compare_with_db(self, where: str, record: dict[str, Any], db_record) -> None:
+        """Report the record if the database has no such row or its row differs."""
         if db_record is None:
             self.report.problem(f"{where}: not in the database.")
             return

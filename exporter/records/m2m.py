@@ -57,6 +57,7 @@ class M2MPlan:
         self.ordering = [f"{self.source}_id", *ordering, f"{self.target}_id"]
 
     def queryset(self, using: str, sources: Iterable[Any] | QuerySet) -> QuerySet:
+        """The (source id, target id) links of ``sources``, in the serializer's order."""
         return (
             self.through._base_manager.using(using)
             .filter(**{f"{self.source}__in": sources})
@@ -97,6 +98,7 @@ class BatchedM2MQuery:
         self._sql: dict[int, str] = {}
 
     def ids_for(self, pks: list) -> dict[Any, list]:
+        """The target ids of each of ``pks`` that has links, by pk."""
         sql = self._sql.get(len(pks))
         if sql is not None and _all_ints(pks):
             with connections[self.using].cursor() as cursor:
@@ -125,7 +127,7 @@ class BatchedM2MQuery:
             self._sql[len(pks)] = sql
 
     def close(self) -> None:
-        pass
+        """Nothing to release: the queries hold no state between batches."""
 
 
 def _all_ints(values: Iterable[Any]) -> bool:
@@ -145,7 +147,9 @@ class SpilledM2M:
         self._spill.seal()
 
     def ids_for(self, pks: list) -> dict[Any, list]:
+        """The target ids of each of ``pks`` that has links, by pk, read from the spill."""
         return self.plan.group(self._spill.lookup(pks))
 
     def close(self) -> None:
+        """Remove the spill file."""
         self._spill.close()

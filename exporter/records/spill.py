@@ -25,6 +25,7 @@ class KeyedSpill:
         self._db.execute("CREATE TABLE row (seq INTEGER PRIMARY KEY, key, value)")
 
     def extend(self, rows: Iterable[tuple[Any, Any]]) -> None:
+        """Append (key, value) rows, before :meth:`seal`."""
         self._db.executemany("INSERT INTO row (key, value) VALUES (?, ?)", rows)
 
     def seal(self) -> None:
@@ -42,5 +43,6 @@ class KeyedSpill:
         )
 
     def close(self) -> None:
+        """Close the spill and remove its file."""
         self._db.close()
         self._file.close()

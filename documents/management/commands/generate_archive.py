@@ -13,6 +13,8 @@ from exporter.management.cli import ArchiveCommand, whole_number_option
 
 
 class Command(ArchiveCommand):
+    """``manage.py generate_archive``: its options, and the generation with a progress bar."""
+
     help = (
         "Generate a deterministic synthetic document archive (rows and files) into an empty "
         "database. The same --seed always gives the same rows and file bytes."
@@ -20,6 +22,7 @@ class Command(ArchiveCommand):
     failure_note = "If it stopped part-way, empty the database with `manage.py flush` first."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """The command's options; each one's help says what it does."""
         parser.add_argument(
             "--documents",
             type=whole_number_option,
@@ -54,6 +57,7 @@ class Command(ArchiveCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        """Generate the archive into the empty database and media directory."""
         if options["batch_size"] < 1:
             raise UsageError("--batch-size must be at least 1.")
         started = time.monotonic()

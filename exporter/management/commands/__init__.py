@@ -1,0 +1,1 @@
+"""document_exporter, verify_export and document_importer."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.management.base import CommandError, CommandParser
 
 from exporter import interrupts
+from exporter.batches import DEFAULT_BATCH_SIZE
 from exporter.errors import UsageError
 from exporter.export.classic import ClassicExporter
 from exporter.export.options import ExportOptions, default_zip_name
@@ -33,6 +34,8 @@ from exporter.readback.verify import ExportVerifier
 
 
 class Command(ArchiveCommand):
+    """``manage.py document_exporter``: its options, the export run, and the final report."""
+
     help = (
         "Export every document, its files and the rest of the archive's database into TARGET "
         "(a directory, or '-' for a zip on standard output). Use --stream for flat memory at "
@@ -46,6 +49,7 @@ class Command(ArchiveCommand):
     failure_note = "The previous export was left as it was."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """The command's options; each one's help says what it does."""
         parser.add_argument("target", help="The export directory, or - for standard output.")
         parser.add_argument(
             "--stream",
@@ -56,8 +60,8 @@ class Command(ArchiveCommand):
         parser.add_argument(
             "--batch-size",
             type=batch_size_option,
-            default=500,
-            help="Rows read and written per batch with --stream (default 500).",
+            default=DEFAULT_BATCH_SIZE,
+            help=f"Rows read and written per batch with --stream (default {DEFAULT_BATCH_SIZE}).",
         )
         parser.add_argument(
             "-c",
@@ -161,6 +165,7 @@ class Command(ArchiveCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        """Refuse options that cannot work together, run the export, and report it."""
         to_stdout = options["target"] == "-"
         if not options["stream"]:
             if to_stdout:
@@ -234,6 +239,8 @@ class Command(ArchiveCommand):
             )
 
     def report(self, summary, options, report, documents_key: str) -> None:
+        """Write what the run did to ``report`` (standard output, or error when the zip goes
+        to standard output), and its warnings to standard error."""
         verbosity = options["verbosity"]
         for warning in summary.warnings:
             self.stderr.write(f"Warning: {warning}")
@@ -274,6 +281,7 @@ class Command(ArchiveCommand):
                     report.write(f"    ... and {more} more")
 
     def verify(self, output: Path, passphrase: str | None, verbosity: int) -> None:
+        """``--verify``: read the new export back; fail if it does not verify."""
         try:
             source = open_export(output)
         except ValueError as exc:

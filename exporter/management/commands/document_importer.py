@@ -48,6 +48,8 @@ def is_encrypted(source: ExportSource) -> bool:
 
 
 class Command(ArchiveCommand):
+    """``manage.py document_importer``: its options, the import run, and the final report."""
+
     help = (
         "Import an export made by document_exporter (a directory or a .zip) into an empty "
         "database and media directory, in one transaction and in flat memory."
@@ -60,6 +62,7 @@ class Command(ArchiveCommand):
     failure_note = "Nothing was changed."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """The command's options; each one's help says what it does."""
         parser.add_argument("source", help="The export directory or zip file.")
         parser.add_argument(
             "--data-only", action="store_true", help="Load the database only; copy no files."
@@ -88,6 +91,7 @@ class Command(ArchiveCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        """Open the export, get its passphrase if it needs one, import it, and report."""
         if options["data_only"] and options["files_only"]:
             raise CommandError(
                 "--data-only and --files-only exclude each other: pick one.", returncode=2
@@ -165,6 +169,7 @@ class Command(ArchiveCommand):
 
 
 def stdin_is_a_terminal() -> bool:
+    """Whether standard input is a terminal a passphrase can be asked on."""
     try:
         return sys.stdin is not None and os.isatty(sys.stdin.fileno())
     except (OSError, ValueError, AttributeError):

@@ -26,6 +26,8 @@ EXIT_CANNOT_VERIFY = EXIT_USAGE
 
 
 class Command(ArchiveCommand):
+    """``manage.py verify_export``: its options, the verification, and its exit status."""
+
     help = (
         "Verify an export (a directory or a .zip): JSON, records, references, files and their "
         "checksums, and secrets, reading manifests as a stream in flat memory."
@@ -39,9 +41,11 @@ class Command(ArchiveCommand):
     failure_note = "Nothing was changed."
 
     def needs_database(self, options: dict[str, Any]) -> bool:
+        """Only ``--against-db`` reads the database."""
         return bool(options.get("against_db"))
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """The command's options; each one's help says what it does."""
         parser.add_argument("source", help="The export directory or zip file.")
         add_passphrase_arguments(parser, "Check that every encrypted secret decrypts with it.")
         parser.add_argument(
@@ -56,6 +60,7 @@ class Command(ArchiveCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        """Open the export, verify it, print the report, and exit with its status."""
         warnings: list[str] = []
         passphrase = resolve_passphrase(options, confirm=False, warnings=warnings)
         for warning in warnings:

@@ -7,9 +7,12 @@ The public API, importable from ``exporter``:
   site's plan from the ``EXPORTER_PLAN`` setting.
 - Exporting: :class:`StreamingExporter` (flat memory) or :class:`ClassicExporter` (the
   reference), each run with :class:`ExportOptions` and returning an :class:`ExportSummary`.
-- Rows to records: :func:`serialize_queryset_batched` and :func:`iter_record_batches` turn a
-  QuerySet into batches of Django "python"-serializer records; ``DEFAULT_BATCH_SIZE`` and
-  ``MAX_BATCH_SIZE`` bound a batch, :func:`validate_batch_size` checks one.
+- Rows to records: a QuerySet as batches of Django "python"-serializer records, equal to
+  Django's (:func:`django_record_batches`) or to be written to a manifest
+  (:func:`manifest_record_batches`, :func:`manifest_record_batches_with_extras`);
+  :func:`serialize_queryset_batched` is either with a flag, :func:`iter_record_batches` the
+  general form. ``DEFAULT_BATCH_SIZE`` and ``MAX_BATCH_SIZE`` bound a batch,
+  :func:`validate_batch_size` checks one.
 - Records to bytes: :class:`ManifestStreamWriter` writes a manifest one record at a time.
 - Where an export goes: :class:`ExportSink`, implemented by :class:`DirectorySink` and
   :class:`ZipSink`.
@@ -45,6 +48,9 @@ _MODULES = {
     "ExportSummary": "exporter.export.options",
     "StreamingExporter": "exporter.export.streaming",
     "ClassicExporter": "exporter.export.classic",
+    "django_record_batches": "exporter.batches",
+    "manifest_record_batches": "exporter.batches",
+    "manifest_record_batches_with_extras": "exporter.batches",
     "serialize_queryset_batched": "exporter.batches",
     "iter_record_batches": "exporter.batches",
     "DEFAULT_BATCH_SIZE": "exporter.batches",

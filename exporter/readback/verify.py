@@ -23,7 +23,7 @@ import ijson
 from django.apps import apps
 from django.db import models
 
-from exporter.batches import serialize_queryset_batched
+from exporter.batches import django_record_batches
 from exporter.encryption import InvalidSecret, SecretCipher, decrypt_record
 from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, MANIFEST, METADATA, THUMBNAIL_NAME_KEY
 from exporter.plan import ExportPlan
@@ -369,12 +369,12 @@ class ExportVerifier:
                 section.key in self.plan.split_by_document or section.key == self.plan.documents_key
             ):
                 continue
-            for batch in serialize_queryset_batched(section.queryset()):
+            for batch in django_record_batches(section.queryset()):
                 yield from batch
 
     def db_record(self, model, pk) -> dict[str, Any] | None:
         """The database's record of ``model`` with ``pk``, or None if there is none."""
-        rows = [r for b in serialize_queryset_batched(model._base_manager.filter(pk=pk)) for r in b]
+        rows = [r for b in django_record_batches(model._base_manager.filter(pk=pk)) for r in b]
         return rows[0] if rows else None
 
     def compare_with_db(self, where: str, record: dict[str, Any], db_record) -> None:

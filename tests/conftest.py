@@ -39,6 +39,30 @@ def archive(request, media: Path) -> Path:
     return media
 
 
+@pytest.fixture
+def target(tmp_path: Path) -> Path:
+    """An empty export directory beside (never inside) the media directory."""
+    path = tmp_path / "export"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> dict[str, Path]:
+    """The files of a small media directory by their export names: a PDF of several read
+    chunks, a thumbnail and a text file."""
+    import os
+
+    from tests.helpers.files import BIG, OLD_NS, make
+
+    root = tmp_path / "media"
+    return {
+        "originals/0001.pdf": make(root / "o1.pdf", os.urandom(BIG), mode=0o640),
+        "thumbnails/0001.webp": make(root / "t1.webp", b"RIFF....WEBP" * 50),
+        "originals/0002.txt": make(root / "o2.txt", b"plain text\n" * 100, OLD_NS + 123),
+    }
+
+
 def pytest_collection_modifyitems(config, items):
     """On PostgreSQL and MariaDB run only the tests that touch the database.
 

@@ -7,7 +7,6 @@ import io
 import itertools
 import json
 import os
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -43,14 +42,6 @@ COMBINATIONS = [(option,) for option in SINGLE_OPTIONS] + list(
 
 
 ARCHIVE = {"documents": 40, "seed": 4}
-
-
-@pytest.fixture
-def target(tmp_path) -> Path:
-    """An empty export directory beside (never inside) the media directory."""
-    path = tmp_path / "export"
-    path.mkdir()
-    return path
 
 
 @pytest.mark.parametrize("combination", COMBINATIONS, ids="|".join)

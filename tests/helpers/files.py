@@ -1,12 +1,14 @@
-"""Files on disk for the sink and writer tests: made with a chosen age, and listed."""
+"""Files on disk for the sink tests: made with a chosen age, listed, and written by one sink run."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 from pathlib import Path
 
 from exporter.format import is_tool_file
-from exporter.sinks import DirectorySink
+from exporter.sinks import DirectorySink, SinkSummary
 from exporter.sinks.file_list import FILE_LIST_NAME
 
 #: An mtime well in the past (2017), in nanoseconds.
@@ -51,3 +53,41 @@ def export_spec(target: Path, spec: dict) -> None:
                 entry.write(data.encode())
         for relpath, source in spec["files"].items():
             sink.add_file(relpath, source)
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Everything under root, without following links: content, mtime, mode, inode."""
+    state = {}
+    for directory, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(directory, name)
+            status = path.lstat()
+            key = str(path.relative_to(root))
+            if stat.S_ISLNK(status.st_mode):
+                state[key] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(status.st_mode):
+                state[key] = ("dir", status.st_mode)
+            else:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                state[key] = (digest, status.st_mtime_ns, status.st_mode, status.st_ino)
+    return state
+
+
+def temporaries(root: Path) -> list[str]:
+    """Every temporary file under root, by relative path, in order."""
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*.tmp"))
+
+
+def run(target, files, *, manifest=b'[{"pk": 1}]', compare=False, **options) -> SinkSummary:
+    """One DirectorySink run into ``target``: ``files`` (export name to source) and a manifest,
+    with a split manifest written while the main one is open; its summary."""
+    sink = DirectorySink(target, **options)
+    with sink, sink.open_json("manifest.json", compare=compare) as manifest_entry:
+        # A split manifest written while the main one is open.
+        with sink.open_json("json/0001-manifest.json", compare=compare) as split:
+            split.write(b'[{"split": 1}]')
+        manifest_entry.write(manifest[:3])
+        for relpath, path in files.items():
+            sink.add_file(relpath, path)
+        manifest_entry.write(manifest[3:])
+    return sink.summary

@@ -50,13 +50,6 @@ def export(media: Path, target: Path, *args: str):
     )
 
 
-@pytest.fixture
-def target(tmp_path: Path) -> Path:
-    path = tmp_path / "export"
-    path.mkdir()
-    return path
-
-
 # -- -d removes only what exports of ours wrote --------------------------------------------------
 
 

@@ -4,7 +4,9 @@ A case is a workload over an archive. A contender is one way to do it, run as it
 process; its ``command`` builds the child's command line from the run's output directory and
 what its ``prepare`` made (:mod:`benchmarks.prepare`). The cases:
 
-* ``data-only``: a manifest export of the whole database, no files;
+* ``data-only``: a manifest export of the whole database, no files: the command's exporters
+  (built as ``document_exporter --data-only`` builds them) against ``dumpdata`` and a raw
+  read-and-write floor;
 * ``files``: a full export with files into an empty directory (``needs_files``), against ``cp -r``
   of the media folder;
 * ``incremental``: an unchanged re-run; ``prepare`` writes the first export with the same
@@ -30,17 +32,11 @@ Prepare = Callable[[RunContext], Prepared]
 #: What ``dumpdata`` must dump to hold what the manifest holds.
 DUMPDATA_APPS = ("documents", "auth", "contenttypes", "guardian")
 
-#: The data-only case measures the manifest builders themselves, not the ``document_exporter``
-#: command (which the files and incremental cases run). To measure the command there instead,
-#: set this to its arguments (``"{out}"`` stands for the output directory), e.g.
-#: ``("document_exporter", "{out}", "--stream", "--data-only", "--no-progress-bar")``: the
-#: "stream" contender then runs it in process, through ``benchmarks.child manage``, so queries
-#: are still counted.
-DOCUMENT_EXPORTER_ARGS: tuple[str, ...] | None = None
-
 
 @dataclass(frozen=True)
 class Contender:
+    """One way to do a case's work, run as its own child process."""
+
     name: str
     description: str
     command: CommandBuilder
@@ -54,6 +50,8 @@ class Contender:
 
 @dataclass(frozen=True)
 class Case:
+    """A workload over an archive, and the contenders that do it."""
+
     name: str
     description: str
     contenders: tuple[Contender, ...]
@@ -63,6 +61,7 @@ class Case:
     needs_files: bool = False
 
     def contender(self, name: str) -> Contender:
+        """The contender called ``name``; KeyError naming the known ones otherwise."""
         for contender in self.contenders:
             if contender.name == name:
                 return contender
@@ -73,12 +72,6 @@ class Case:
 def child_command(workload: str, out: Path, *args: str) -> list[str]:
     """The command line of a :mod:`benchmarks.child` run."""
     return [sys.executable, "-m", "benchmarks.child", workload, str(out), *args]
-
-
-def _stream_command(out: Path, prepared: Prepared) -> list[str]:
-    if DOCUMENT_EXPORTER_ARGS is not None:
-        return child_command("manage", out, *DOCUMENT_EXPORTER_ARGS)
-    return child_command("stream", out)
 
 
 def _dumpdata_command(out: Path, prepared: Prepared) -> list[str]:
@@ -94,14 +87,16 @@ DATA_ONLY = Case(
     contenders=(
         Contender(
             "classic",
-            "ClassicManifestBuilder: Django's python serializer, all records in memory, one dumps",
+            "document_exporter {out} --data-only: ClassicExporter, Django's python serializer, "
+            "all records in memory, one dumps",
             lambda out, prepared: child_command("classic", out),
             memory_grows=True,
         ),
         Contender(
             "stream",
-            "StreamingManifestBuilder(batch_size=500): row batches straight to disk",
-            _stream_command,
+            "document_exporter {out} --stream --data-only: StreamingExporter, batches of 500 "
+            "rows straight to disk",
+            lambda out, prepared: child_command("stream", out),
         ),
         Contender(
             "dumpdata",

@@ -16,12 +16,11 @@ from typing import Any
 
 import orjson
 
-#: The batch size of the streaming contender (the exporter's default too).
+#: The batch size of the exporters (the command's default ``--batch-size``).
 STREAM_BATCH_SIZE = 500
 #: Rows per fetch for the floor: the streaming contender's batch, so that both hold as many rows
 #: at a time and their peak RSS compares.
 FLOOR_FETCH_ROWS = STREAM_BATCH_SIZE
-MANIFEST = "manifest.json"
 _SCAN_CHUNK = 8 << 20
 
 
@@ -43,33 +42,40 @@ Workload = Callable[[Path, list[str]], Produced]
 
 
 def classic(out: Path, args: list[str]) -> Produced:
-    """The seed's in-memory path: every record in a list, one json.dumps."""
-    from exporter.export.manifest import ClassicManifestBuilder
-    from exporter.plan import load_plan
+    """``document_exporter OUT --data-only``: the classic in-memory exporter, every record in a
+    list and one ``json.dumps``."""
+    from exporter.export.classic import ClassicExporter
 
-    plan = load_plan()
-    result = ClassicManifestBuilder().write(
-        out / MANIFEST, (section.queryset() for section in plan.sections)
-    )
-    return Produced(records=result.records)
+    return _export(ClassicExporter, out)
 
 
 def stream(out: Path, args: list[str]) -> Produced:
-    """The streaming path over the same sections."""
-    from exporter.export.manifest import StreamingManifestBuilder
+    """``document_exporter OUT --stream --data-only``: the streaming exporter."""
+    from exporter.export.streaming import StreamingExporter
+
+    return _export(StreamingExporter, out)
+
+
+def _export(kind: Any, out: Path) -> Produced:
+    """Run the command's exporter ``kind`` over the whole plan into ``out``, data only.
+
+    Built as ``document_exporter`` builds it (its plan, options and a silent progress), minus
+    the option parsing and the report: the same code writes the same files. Records are the
+    run's own counts, one per manifest record.
+    """
+    from exporter.export.options import ExportOptions
     from exporter.plan import load_plan
 
-    plan = load_plan()
-    builder = StreamingManifestBuilder(batch_size=STREAM_BATCH_SIZE)
-    result = builder.write(out / MANIFEST, (section.queryset() for section in plan.sections))
-    return Produced(records=result.records)
+    options = ExportOptions(target=out, batch_size=STREAM_BATCH_SIZE, data_only=True)
+    summary = kind(load_plan(), options).run()
+    return Produced(records=sum(summary.records.values()))
 
 
 def manage(out: Path, args: list[str]) -> Produced:
     """A management command run in this process, ``{out}`` in its arguments replaced by ``out``.
 
-    This is how ``dumpdata`` runs, and how the ``document_exporter`` command will (see
-    :mod:`benchmarks.cases`): in process, so that its queries are counted like the others'.
+    This is how ``dumpdata`` and the ``document_exporter`` runs of the files and incremental
+    cases run: in process, so that their queries are counted like the others'.
     Records are counted afterwards in the JSON manifests it wrote.
     """
     from django.core.management import call_command

@@ -1,13 +1,17 @@
 """
 Write a manifest as a JSON array, one record at a time, in constant memory.
 
-The bytes written are exactly those of :func:`exporter.writing.encoding.classic_dumps` applied to
-the
-list of all the records: ``[]`` when there are none, otherwise ``[\\n`` + record + ``,\\n`` +
-record ... + ``\\n]``, each record encoded by :func:`exporter.writing.encoding.encode_record`.
+The bytes written are exactly those of :func:`exporter.writing.encoding.classic_dumps` applied
+to the list of all the records: ``[]`` when there are none, otherwise
+``[\\n`` + record + ``,\\n`` + record ... + ``\\n]``, each record encoded by
+:func:`exporter.writing.encoding.encode_record`.
+
+This is the one way manifests are written: by the exporters into a sink's JSON entry (which
+replaces the file atomically and hashes it), and by a library user into any binary file.
 """
 
 import hashlib
+import weakref
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -18,6 +22,7 @@ from exporter.writing.encoding import (
     floats_as_fragments,
     orjson_safe_size,
 )
+from exporter.writing.gc_pause import fewer_collections
 
 __all__ = ["BinarySink", "ManifestStreamWriter"]
 
@@ -36,7 +41,9 @@ _MAX_RUN = 1024
 class BinarySink(Protocol):
     """Anything with a ``write(bytes)`` that writes all the bytes it is given, like a file."""
 
-    def write(self, data: bytes, /) -> Any: ...
+    def write(self, data: bytes, /) -> Any:
+        """Write all of ``data``."""
+        ...
 
 
 class ManifestStreamWriter:
@@ -45,12 +52,16 @@ class ManifestStreamWriter:
 
     Records are encoded as they arrive and never kept. The writer counts the records and bytes
     it has handed to the sink and, unless ``checksum`` is false, keeps a running sha256 of them.
-    Turn the checksum off when the sink already computes one (as
-    :class:`exporter.writing.atomic.AtomicFile` does) to avoid hashing the manifest twice.
+    Turn the checksum off when the sink already computes one (as a sink's
+    :class:`exporter.sinks.JsonEntry` does) to avoid hashing the manifest twice.
 
     Call :meth:`close` to finish the array; the writer does not close the sink. Used as a context
     manager, the writer is closed when the block exits normally and left unfinished when it
     raises, so that a failed export never looks like a complete manifest.
+
+    From its creation to its close (or its failure, or its end if it is dropped unfinished) the
+    writer holds :func:`exporter.writing.gc_pause.fewer_collections`: the batches of records
+    it is fed come and go between cyclic collections instead of triggering them.
     """
 
     #: :meth:`write_many` makes one ``sink.write`` per this many encoded bytes (about), so that
@@ -67,6 +78,9 @@ class ManifestStreamWriter:
         self._parts: list[bytes | memoryview] = []
         self._pending = 0
         self._pending_bytes = 0
+        self._collections = fewer_collections()
+        # A writer dropped unfinished (its export failed) gives the hold back when it goes.
+        weakref.finalize(self, self._collections.release)
 
     def __enter__(self) -> "ManifestStreamWriter":
         return self
@@ -74,6 +88,8 @@ class ManifestStreamWriter:
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         if exc_type is None:
             self.close()
+        else:
+            self._collections.release()
 
     @property
     def records(self) -> int:
@@ -193,8 +209,11 @@ class ManifestStreamWriter:
         """Finish the array. Closing again does nothing."""
         if self._closed:
             return
-        self._emit(_CLOSE if self._records else _EMPTY, 0)
-        self._closed = True
+        try:
+            self._emit(_CLOSE if self._records else _EMPTY, 0)
+            self._closed = True
+        finally:
+            self._collections.release()
 
     def _emit(self, chunk: bytes, count: int) -> None:
         self._sink.write(chunk)

@@ -28,13 +28,12 @@ def generated(media, tmp_path, monkeypatch):
 def example_manifest_of_one_queryset():
     # The README's example, verbatim from here to the end of the function.
     from documents.models import Document
-    from exporter.batches import serialize_queryset_batched
-    from exporter.stream_writer import ManifestStreamWriter
+    from exporter import ManifestStreamWriter, manifest_record_batches
 
-    # Records equal to django.core.serializers.serialize("python", ...), built from rows,
-    # one through-table query per batch, one streaming cursor (server-side on PostgreSQL,
-    # unbuffered on MariaDB).
-    batches = serialize_queryset_batched(Document.global_objects.order_by("pk"), batch_size=500)
+    # Batches of records that encode to the bytes of django.core.serializers.serialize(
+    # "python", ...), built from rows: one through-table query per batch, one streaming
+    # cursor (server-side on PostgreSQL, unbuffered on MariaDB).
+    batches = manifest_record_batches(Document.global_objects.order_by("pk"), batch_size=500)
 
     # Byte-identical to json.dumps(records, cls=DjangoJSONEncoder, indent=2,
     # ensure_ascii=False), sha256 computed on the way. The writer finishes the array when the
@@ -49,9 +48,7 @@ def example_whole_export():
     # The README's example, verbatim from here to the end of the function.
     from pathlib import Path
 
-    from exporter.export.options import ExportOptions
-    from exporter.export.streaming import StreamingExporter
-    from exporter.plan import load_plan
+    from exporter import ExportOptions, StreamingExporter, load_plan
 
     # What `manage.py document_exporter backup --stream --data-only` runs: the plan named by
     # the EXPORTER_PLAN setting, and the command's options as fields of ExportOptions. The
@@ -73,9 +70,7 @@ def test_one_queryset_manifest_is_the_classic_encoders(generated, capsys):
 
 
 def test_whole_export_is_the_classic_encoders(generated, capsys):
-    from exporter.export.classic import ClassicExporter
-    from exporter.export.options import ExportOptions
-    from exporter.plan import load_plan
+    from exporter import ClassicExporter, ExportOptions, load_plan
 
     example_whole_export()
     classic = generated / "classic"

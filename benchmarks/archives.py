@@ -42,6 +42,7 @@ class Archive:
     generation_seconds: float | None
 
     def describe(self) -> dict[str, object]:
+        """The archive as the results file records it."""
         return {
             "documents": self.documents,
             "seed": self.seed,

@@ -42,6 +42,7 @@ DEFAULT_CACHE = ROOT / "benchmarks" / "cache"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, with the defaults of ``--quick`` and of a full run filled in."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__.split("\n\n")[0]
     )
@@ -125,6 +126,7 @@ def select(cases: str, contenders: str | None) -> list[tuple[Case, list[Contende
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks ``argv`` asks for; returns the exit status (1 if a run failed)."""
     args = parse_args(argv)
     command = shlex.join(["python", "-m", "benchmarks", *(sys.argv[1:] if argv is None else argv)])
     selection = select(args.cases, args.contenders)

@@ -50,6 +50,7 @@ class CapGroup:
         (self.path / "cgroup.procs").write_text(str(os.getpid()))
 
     def oom_kills(self) -> int:
+        """How many times the kernel's OOM killer struck in this group."""
         try:
             events = (self.path / "memory.events").read_text()
         except OSError:
@@ -58,6 +59,7 @@ class CapGroup:
         return int(match.group(1)) if match else 0
 
     def peak_bytes(self) -> int | None:
+        """The group's peak memory, or None where the kernel does not report it."""
         # memory.peak exists from Linux 5.19 on.
         try:
             return int((self.path / "memory.peak").read_text())
@@ -65,6 +67,7 @@ class CapGroup:
             return None
 
     def remove(self) -> None:
+        """Remove the group's directory, if it can be removed."""
         with contextlib.suppress(OSError):
             self.path.rmdir()
 
@@ -79,6 +82,7 @@ class MemoryCap:
         self._groups = 0
 
     def describe(self) -> dict[str, object]:
+        """The cap as the results file records it."""
         return {"limit_bytes": self.limit, "method": self.method}
 
     def new_group(self) -> CapGroup | None:

@@ -18,6 +18,7 @@ _PACKAGES = ("django", "orjson", "ijson", "django-guardian", "psycopg", "mysqlcl
 
 
 def describe() -> dict[str, Any]:
+    """The machine and the software versions the figures were measured with."""
     return {
         "cpu_count": os.cpu_count(),
         "cpu_model": _cpu_model(),

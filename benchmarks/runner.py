@@ -36,6 +36,8 @@ Run = dict[str, Any]
 
 @dataclass(frozen=True)
 class Settings:
+    """How every child of a run is run: repeats, memory cap, timeout, where logs and code are."""
+
     repeat: int
     cap: MemoryCap
     timeout: float

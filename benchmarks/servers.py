@@ -31,6 +31,7 @@ class Server:
 
     @classmethod
     def parse(cls, url: str) -> Server:
+        """The server of a PostgreSQL or MariaDB URL; ValueError for any other."""
         engine = ENGINES.get(dj_database_url.parse(url)["ENGINE"])
         if engine not in ("postgresql", "mysql"):
             raise ValueError(f"--database must be a PostgreSQL or MySQL/MariaDB URL, got {url!r}")
@@ -65,6 +66,7 @@ class Server:
         return {"fingerprint": row[0], "documents": int(row[1]), "seed": int(row[2])}
 
     def write_marker(self, database: str, fingerprint: str, documents: int, seed: int) -> None:
+        """Mark ``database`` as a complete archive of these parameters."""
         with self._connect(database) as connection:
             cursor = connection.cursor()
             cursor.execute(

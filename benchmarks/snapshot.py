@@ -58,6 +58,7 @@ def take(root: Path, source: str) -> tuple[Path, dict[str, Any]]:
 
 
 def fingerprint(root: Path) -> str:
+    """A sha256 over the paths and contents of every Python file under ``root``."""
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode() + b"\0")

@@ -25,6 +25,7 @@ def _met(ok: bool) -> str:
 
 
 def data_only(summaries: list[Summary], ratios: list[dict[str, Any]]) -> list[Target]:
+    """The data-only case's targets: flat and small stream RSS, speed-up, distance to floor."""
     stream = {
         s["documents"]: s["peak_rss_bytes"]["median"] / MiB
         for s in summaries

@@ -65,7 +65,7 @@ MAX_NAME_BYTES = 255
 REPLACEMENT = "-"
 #: The name used when sanitising leaves nothing.
 FALLBACK_NAME = "document"
-#: What follows the stem in the names of a document's derived files.
+#: What follows the stem in the names of a document's derived files, by file role.
 EXPORT_SUFFIXES: Mapping[str, str] = MappingProxyType(
     {
         "thumbnail": "-thumbnail.webp",
@@ -325,12 +325,12 @@ def export_suffixes(original_ext: str) -> tuple[str, ...]:
 
 def document_file_names(stem: str, original_ext: str) -> dict[str, str]:
     """
-    The names of a document's files for a (unique) stem.
+    The names of a document's files for a (unique) stem, by file role.
 
     Returns ``{"original": <stem><ext>, "thumbnail": <stem>-thumbnail.webp, "archive":
     <stem>-archive.pdf, "manifest": <stem>-manifest.json}``; ``original_ext`` goes through
     :func:`normalize_extension`.
     """
     names = {"original": stem + normalize_extension(original_ext)}
-    names.update((kind, stem + suffix) for kind, suffix in EXPORT_SUFFIXES.items())
+    names.update((role, stem + suffix) for role, suffix in EXPORT_SUFFIXES.items())
     return names

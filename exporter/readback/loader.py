@@ -9,6 +9,9 @@ On MariaDB/MySQL one INSERT must also fit in the server's ``max_allowed_packet``
 default on MariaDB): there a batch is cut early when its rows' escaped values would exceed it,
 and a single row that cannot fit stops the load with :class:`RowTooLarge`, which says how far to
 raise the setting.
+
+The load runs in one :class:`CommitThen`: a transaction whose commit a signal cannot separate
+from the importer's note that it is done.
 """
 
 from __future__ import annotations

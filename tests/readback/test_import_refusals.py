@@ -17,6 +17,11 @@ from pathlib import Path
 import pytest
 
 from documents.models import Document
+from exporter.batches import MAX_BATCH_SIZE
+from exporter.errors import ImportUsageError
+from exporter.plan import load_plan
+from exporter.readback.importing import ArchiveImporter, ImportOptions
+from exporter.readback.source import open_source
 from tests.helpers.archives import database_state, wipe
 from tests.helpers.exports import (
     FILE,
@@ -159,6 +164,23 @@ def test_bad_usage_is_status_2(archive, tmp_path, case):
     done = run_import(tmp_path, *args, data_dir=tmp_path)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
+
+
+@pytest.mark.parametrize("batch_size", [0, MAX_BATCH_SIZE + 1, True, "5"])
+def test_the_importer_refuses_what_is_not_a_batch_size(archive, tmp_path, batch_size):
+    target = export(tmp_path / "e")
+    wipe(archive)
+    before = database_state()
+    importer = ArchiveImporter(
+        open_source(target), load_plan(), ImportOptions(batch_size=batch_size)
+    )
+    with pytest.raises(ImportUsageError) as refused:
+        importer.run()
+    assert str(refused.value) == (
+        f"--batch_size must be a whole number, at least 1 and at most {MAX_BATCH_SIZE}; "
+        f"got {batch_size!r}."
+    )
+    assert database_state() == before
 
 
 def test_a_missing_source_fails_clearly(archive, tmp_path):

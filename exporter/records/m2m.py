@@ -28,6 +28,11 @@ from exporter.records.fields import NotReproducible, value_converter
 from exporter.records.rows import iter_row_batches
 from exporter.records.spill import KeyedSpill
 
+#: The fewest links :class:`SpilledM2M` reads per fetch, whatever the batch size. A link is two
+#: ids, so a thousand cost a few kilobytes; ``batch_size`` bounds rows that carry documents'
+#: text, and a small one would only make the spill's many fetches slower.
+SPILL_MIN_FETCH_ROWS = 1000
+
 
 class M2MPlan:
     """How to read one auto-created many-to-many field from its through table."""
@@ -136,13 +141,14 @@ def _all_ints(values: Iterable[Any]) -> bool:
 
 
 class SpilledM2M:
-    """All links of the QuerySet streamed once into a temporary SQLite file."""
+    """All links of the QuerySet streamed once into a temporary SQLite file, read at least
+    :data:`SPILL_MIN_FETCH_ROWS` at a time."""
 
     def __init__(self, plan: M2MPlan, queryset: QuerySet, batch_size: int) -> None:
         self.plan = plan
         self._spill = KeyedSpill("exporter-m2m-")
         links = plan.queryset(queryset.db, queryset.order_by().values("pk"))
-        for batch in iter_row_batches(links, max(batch_size, 1000)):
+        for batch in iter_row_batches(links, max(batch_size, SPILL_MIN_FETCH_ROWS)):
             self._spill.extend(batch)
         self._spill.seal()
 

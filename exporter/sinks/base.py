@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 from exporter import interrupts
 from exporter.sinks.copying import ChunkCopier
 from exporter.sinks.errors import SinkWriteError, SourceChanged, writing_to
-from exporter.sinks.files import CHUNK_SIZE, lock_directory, remove_quietly, validate_relpath
+from exporter.sinks.files import CHUNK_SIZE, DirectoryLock, remove_quietly, validate_relpath
 from exporter.sinks.json_entry import JsonEntry
 from exporter.sinks.ledger import FILE, JSON, Ledger
 
@@ -101,7 +100,9 @@ class ExportSink:
         self.ledger = Ledger()
         self._open_entries: dict[str, JsonEntry] = {}
         self._state = _OPEN
-        self._lock_fd: int | None = None
+        #: Held on the target directory by sinks that write into one, released when the run
+        #: ends (commit or abort).
+        self.target_lock = DirectoryLock()
         #: Copies and hashes files for the hooks; the bytes it copies are counted and reported.
         self.copier = ChunkCopier(self.chunk_size, self._copied)
         #: Temporary files created and not yet staged, removed by :meth:`discard`.
@@ -211,7 +212,7 @@ class ExportSink:
             self._discard_quietly()
             raise
         finally:
-            self._unlock()
+            self.target_lock.release()
         self._state = _COMMITTED
         return dataclasses.replace(self.summary)
 
@@ -225,7 +226,7 @@ class ExportSink:
                 entry.discard()
             self._discard_quietly()
         finally:
-            self._unlock()
+            self.target_lock.release()
 
     def written(self) -> Iterator[tuple[str, str]]:
         """
@@ -294,23 +295,6 @@ class ExportSink:
         """Remove everything staged, leaving the previous export as it was."""
         raise NotImplementedError
 
-    # Helpers for subclasses.
-
-    def lock(self, directory: Path) -> None:
-        """
-        Hold an exclusive lock on ``directory`` until the run ends.
-
-        Two runs into one target would remove each other's temporary files. The lock is an
-        ``flock`` on the directory itself, so that nothing is added to the export. Where the
-        file system cannot lock (some network ones) the run goes on unlocked.
-        """
-        try:
-            self._lock_fd = lock_directory(directory)
-        except BlockingIOError:
-            raise BlockingIOError(
-                errno.EWOULDBLOCK, "Another export is writing to this directory", directory
-            ) from None
-
     # Internals.
 
     def _copied(self, size: int) -> None:
@@ -355,10 +339,3 @@ class ExportSink:
     def _discard_quietly(self) -> None:
         with contextlib.suppress(Exception):
             self.discard()
-
-    def _unlock(self) -> None:
-        if self._lock_fd is not None:
-            # Closing the descriptor releases the flock.
-            with contextlib.suppress(OSError):
-                os.close(self._lock_fd)
-            self._lock_fd = None

@@ -84,7 +84,7 @@ class DirectorySink(ExportSink):
     export complete, and the journal left for the stale split manifests.
 
     The run's names and staged files are kept in the ledger's SQLite database, not in memory.
-    The run holds a lock on ``target`` (see :meth:`ExportSink.lock`).
+    The run holds a lock on ``target`` (see :class:`~exporter.sinks.files.DirectoryLock`).
     """
 
     def __init__(
@@ -100,7 +100,7 @@ class DirectorySink(ExportSink):
         self.compare_checksums = compare_checksums
         self.delete_stale = delete_stale
         self.summary.location = self.target
-        self.lock(self.target)
+        self.target_lock.acquire(self.target)
         self.ledger.db.executescript(
             """
             CREATE TABLE staged (
@@ -118,7 +118,7 @@ class DirectorySink(ExportSink):
             # What killed runs left is removed, then the target is marked as being written.
             self.summary.temps_removed += begin_run(self.target, self.ledger.db)
         except BaseException:
-            self._unlock()
+            self.target_lock.release()
             self.ledger.close()
             raise
         self._known_dirs: set[str] = set()

@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover - not POSIX
 
 __all__ = [
     "CHUNK_SIZE",
+    "DirectoryLock",
     "NAME_MAX",
     "create_temp",
     "file_sha256",
@@ -214,6 +215,36 @@ def lstat_or_none(path: Path) -> os.stat_result | None:
         return os.lstat(path)
     except FileNotFoundError:
         return None
+
+
+class DirectoryLock:
+    """
+    An exclusive lock on one directory, held by a run from :meth:`acquire` to :meth:`release`.
+
+    Two runs into one target would remove each other's temporary files. The lock is an
+    ``flock`` on the directory itself (:func:`lock_directory`), so that nothing is added to the
+    export. Where the file system cannot lock (some network ones) the run goes on unlocked.
+    """
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+
+    def acquire(self, directory: Path) -> None:
+        """Take the lock on ``directory``; raise BlockingIOError if another run holds it."""
+        try:
+            self._fd = lock_directory(directory)
+        except BlockingIOError:
+            raise BlockingIOError(
+                errno.EWOULDBLOCK, "Another export is writing to this directory", directory
+            ) from None
+
+    def release(self) -> None:
+        """Let the lock go; releasing again, or a lock never taken, does nothing."""
+        if self._fd is not None:
+            # Closing the descriptor releases the flock.
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
 
 
 def remove_quietly(path: Path) -> None:

@@ -263,7 +263,7 @@ class ZipSink(ExportSink):
             self._output = ArchiveOutput(stream, seekable=False)
         else:
             assert self.target_dir is not None and self.path is not None
-            self.lock(self.target_dir)
+            self.target_lock.acquire(self.target_dir)
             self._remove_leftovers()
             self.owned = OwnedNames(self.target_dir, self.ledger.db, self.summary)
             self.temp_path, fd = create_temp(self.path, register=self.in_flight.add)

@@ -64,10 +64,12 @@ def source(tmp_path: Path) -> dict[str, Path]:
 
 
 def pytest_collection_modifyitems(config, items):
-    """On PostgreSQL and MariaDB run only the tests that touch the database.
+    """On PostgreSQL and MariaDB run only the tests whose outcome can depend on the database.
 
-    The rest (encoder, sinks, naming, secrets, benchmarks smoke test) do not depend on the
-    database and already ran in the SQLite pass; running them three times proves nothing more.
+    Those are the tests that touch the database (``django_db``), less those marked
+    ``one_database``: their subject is files, signals or processes, and the database only
+    supplies something to export. The rest (encoder, sinks, naming, secrets, the benchmarks'
+    smoke test) already ran in the SQLite pass; running them three times proves nothing more.
     """
     import os
 
@@ -76,7 +78,10 @@ def pytest_collection_modifyitems(config, items):
         return
     keep, drop = [], []
     for item in items:
-        (keep if item.get_closest_marker("django_db") else drop).append(item)
+        backend_bound = item.get_closest_marker("django_db") and not item.get_closest_marker(
+            "one_database"
+        )
+        (keep if backend_bound else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

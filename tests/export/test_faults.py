@@ -12,7 +12,7 @@ from documents.models import MailAccount
 from exporter.format import is_tool_file
 from tests.helpers.exports import export, read_tree
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.one_database]
 
 ARCHIVE = {"documents": 40, "seed": 8}
 

@@ -26,7 +26,7 @@ from tests.helpers.processes import (
 )
 from tests.helpers.stop_points import spawn, wait_stopped
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_database]
 
 SEED = 4242
 DOCUMENTS = 16

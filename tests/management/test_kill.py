@@ -40,7 +40,7 @@ from tests.helpers.exports import export, verify_outcome
 from tests.helpers.processes import command_environment, temp_files
 from tests.helpers.stop_points import kill, spawn, spawn_export, wait_stopped
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_database]
 
 SEED = 20240607
 DOCUMENTS = 30

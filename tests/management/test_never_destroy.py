@@ -31,6 +31,9 @@ from tests.helpers.processes import (
     tree_state,
 )
 
+# What is guarded here is files; the database only supplies the documents to export.
+pytestmark = pytest.mark.one_database
+
 DOCUMENTS = 20
 
 

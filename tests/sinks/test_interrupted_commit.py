@@ -24,7 +24,7 @@ from tests.helpers.archives import wipe
 from tests.helpers.exports import export, verify_outcome
 from tests.helpers.stop_points import kill, spawn_export, wait_stopped
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_database]
 
 COMPLETED = "half-way through its commit"
 

@@ -31,7 +31,7 @@ from tests.helpers.archives import database_state, wipe
 from tests.helpers.exports import export, read_tree
 from tests.helpers.stop_point import kind_of
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.one_database]
 
 MESSAGES = {
     errno.ENOSPC: "No space left on device while writing",

@@ -10,10 +10,14 @@ A sink receives the run's JSON manifests (:meth:`ExportSink.open_json`) and docu
             ...
         sink.add_file("originals/0000001.pdf", source, sha256=checksum)
     summary = sink.summary
+
+A write that fails raises :class:`SinkWriteError` naming the export's file it was writing; a
+document file whose bytes are not the checksum it was given raises :class:`SourceChanged`.
 """
 
 from exporter.sinks.base import ExportSink, JsonEntry, SinkSummary, validate_relpath
 from exporter.sinks.directory import DirectorySink
+from exporter.sinks.errors import SinkWriteError, SourceChanged
 from exporter.sinks.zipped import ZipSink
 
 __all__ = [
@@ -21,6 +25,8 @@ __all__ = [
     "ExportSink",
     "JsonEntry",
     "SinkSummary",
+    "SinkWriteError",
+    "SourceChanged",
     "ZipSink",
     "validate_relpath",
 ]

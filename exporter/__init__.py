@@ -15,7 +15,8 @@ The public API, importable from ``exporter``:
   :func:`validate_batch_size` checks one.
 - Records to bytes: :class:`ManifestStreamWriter` writes a manifest one record at a time.
 - Where an export goes: :class:`ExportSink`, implemented by :class:`DirectorySink` and
-  :class:`ZipSink`.
+  :class:`ZipSink`; a sink raises :class:`SinkWriteError` (naming the file it was writing)
+  and :class:`SourceChanged` (a file without the checksum it was given).
 - Reading an export back: :func:`open_export`, then :class:`ExportVerifier` (which returns a
   :class:`VerifyReport`) or :class:`ArchiveImporter` (with :class:`ImportOptions`, returning an
   :class:`ImportSummary`); :func:`read_records` and :func:`read_metadata` read its parts.
@@ -60,6 +61,8 @@ _MODULES = {
     "ExportSink": "exporter.sinks.base",
     "DirectorySink": "exporter.sinks.directory",
     "ZipSink": "exporter.sinks.zipped",
+    "SinkWriteError": "exporter.sinks.errors",
+    "SourceChanged": "exporter.sinks.errors",
     "open_export": "exporter.readback.source",
     "ExportVerifier": "exporter.readback.verify",
     "VerifyReport": "exporter.readback.report",

@@ -11,7 +11,6 @@ replaces the file atomically and hashes it), and by a library user into any bina
 """
 
 import hashlib
-import weakref
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -22,7 +21,6 @@ from exporter.writing.encoding import (
     floats_as_fragments,
     orjson_safe_size,
 )
-from exporter.writing.gc_pause import fewer_collections
 
 __all__ = ["BinarySink", "ManifestStreamWriter"]
 
@@ -58,10 +56,6 @@ class ManifestStreamWriter:
     Call :meth:`close` to finish the array; the writer does not close the sink. Used as a context
     manager, the writer is closed when the block exits normally and left unfinished when it
     raises, so that a failed export never looks like a complete manifest.
-
-    From its creation to its close (or its failure, or its end if it is dropped unfinished) the
-    writer holds :func:`exporter.writing.gc_pause.fewer_collections`: the batches of records
-    it is fed come and go between cyclic collections instead of triggering them.
     """
 
     #: :meth:`write_many` makes one ``sink.write`` per this many encoded bytes (about), so that
@@ -78,9 +72,6 @@ class ManifestStreamWriter:
         self._parts: list[bytes | memoryview] = []
         self._pending = 0
         self._pending_bytes = 0
-        self._collections = fewer_collections()
-        # A writer dropped unfinished (its export failed) gives the hold back when it goes.
-        weakref.finalize(self, self._collections.release)
 
     def __enter__(self) -> "ManifestStreamWriter":
         return self
@@ -88,8 +79,6 @@ class ManifestStreamWriter:
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         if exc_type is None:
             self.close()
-        else:
-            self._collections.release()
 
     @property
     def records(self) -> int:
@@ -209,11 +198,8 @@ class ManifestStreamWriter:
         """Finish the array. Closing again does nothing."""
         if self._closed:
             return
-        try:
-            self._emit(_CLOSE if self._records else _EMPTY, 0)
-            self._closed = True
-        finally:
-            self._collections.release()
+        self._emit(_CLOSE if self._records else _EMPTY, 0)
+        self._closed = True
 
     def _emit(self, chunk: bytes, count: int) -> None:
         self._sink.write(chunk)

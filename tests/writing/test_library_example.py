@@ -1,10 +1,11 @@
-"""The library example of the README, run as written against a generated archive.
+"""The examples of docs/library.md, run as they stand on the page against a generated archive.
 
 Both halves of it go through the command's one write path (records in batches, the stream
 writer, the sink), and both must give the classic encoder's bytes.
 """
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from exporter.writing.encoding import classic_dumps
 
 pytestmark = pytest.mark.django_db
 
+LIBRARY_PAGE = Path(__file__).resolve().parents[2] / "docs" / "library.md"
+
 
 @pytest.fixture
 def generated(media, tmp_path, monkeypatch):
@@ -25,39 +28,27 @@ def generated(media, tmp_path, monkeypatch):
     return tmp_path
 
 
+def page_examples() -> list[str]:
+    """The Python examples of docs/library.md, in order."""
+    return re.findall(r"^```python\n(.*?)^```$", LIBRARY_PAGE.read_text(), flags=re.M | re.S)
+
+
+def run_example(index: int) -> None:
+    exec(compile(page_examples()[index], f"docs/library.md example {index + 1}", "exec"), {})
+
+
 def example_manifest_of_one_queryset():
-    # The README's example, verbatim from here to the end of the function.
-    from documents.models import Document
-    from exporter import ManifestStreamWriter, manifest_record_batches
-
-    # Batches of records that encode to the bytes of django.core.serializers.serialize(
-    # "python", ...), built from rows: one through-table query per batch, one streaming
-    # cursor (server-side on PostgreSQL, unbuffered on MariaDB).
-    batches = manifest_record_batches(Document.global_objects.order_by("pk"), batch_size=500)
-
-    # Byte-identical to json.dumps(records, cls=DjangoJSONEncoder, indent=2,
-    # ensure_ascii=False), sha256 computed on the way. The writer finishes the array when the
-    # block ends normally, and leaves it unfinished when it raises.
-    with open("manifest.json", "wb") as file, ManifestStreamWriter(file) as writer:
-        for batch in batches:
-            writer.write_many(batch)
-    print(writer.records, writer.bytes_written, writer.hexdigest())
+    run_example(0)
 
 
 def example_whole_export():
-    # The README's example, verbatim from here to the end of the function.
-    from pathlib import Path
+    run_example(1)
 
-    from exporter import ExportOptions, StreamingExporter, load_plan
 
-    # What `manage.py document_exporter backup --stream --data-only` runs: the plan named by
-    # the EXPORTER_PLAN setting, and the command's options as fields of ExportOptions. The
-    # target must exist; the export in it is replaced at once, or left as it was on failure.
-    target = Path("backup")
-    target.mkdir(exist_ok=True)
-    options = ExportOptions(target=target, data_only=True)
-    summary = StreamingExporter(load_plan(), options).run()
-    print(sum(summary.records.values()), summary.bytes_written, summary.output)
+def test_the_page_has_both_examples():
+    examples = page_examples()
+    assert len(examples) == 2
+    assert "ManifestStreamWriter" in examples[0] and "StreamingExporter" in examples[1]
 
 
 def test_one_queryset_manifest_is_the_classic_encoders(generated, capsys):

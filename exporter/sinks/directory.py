@@ -35,7 +35,6 @@ from exporter.sinks.files import (
     fsync_directory,
     is_temp_name,
     lstat_or_none,
-    mtime_granularity,
     remove_quietly,
     sync_files,
 )
@@ -47,6 +46,7 @@ from exporter.sinks.journal import (
     write_journal,
 )
 from exporter.sinks.sweep import sweep_tree
+from exporter.sinks.unchanged import UnchangedCheck
 
 __all__ = ["SPLIT_MANIFEST_SUFFIX", "DirectorySink", "sweep_tree"]
 
@@ -122,7 +122,10 @@ class DirectorySink(ExportSink):
             self.ledger.close()
             raise
         self._known_dirs: set[str] = set()
-        self._granularity: int | None = None
+        #: Whether a file already in the target is the same as its source.
+        self.unchanged = UnchangedCheck(
+            self.target, self.copier, compare_checksums, register=self.in_flight.add
+        )
         self._commit_begun = False
 
     # Hooks.
@@ -172,7 +175,7 @@ class DirectorySink(ExportSink):
             status = os.fstat(reader.fileno())
             if not stat.S_ISREG(status.st_mode):
                 raise ValueError(f"{source} is not a regular file.")
-            if self._unchanged(destination, reader, status, sha256):
+            if self.unchanged.matches(destination, reader, status, sha256):
                 return False
             self._ensure_parents(parts)
             temp = self._copy(reader, status, destination, source, sha256)
@@ -239,40 +242,6 @@ class DirectorySink(ExportSink):
                 os.rmdir(self.target / relpath)
 
     # Internals.
-
-    def _unchanged(
-        self, destination: Path, reader: BinaryIO, status: os.stat_result, sha256: str | None
-    ) -> bool:
-        current = lstat_or_none(destination)
-        if current is None:
-            return False
-        if stat.S_ISDIR(current.st_mode):
-            # Checked now: a rename over a directory would fail only at commit.
-            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(destination))
-        # A link or a special file is replaced by a regular one.
-        if not stat.S_ISREG(current.st_mode) or current.st_size != status.st_size:
-            return False
-        if self.compare_checksums:
-            if sha256 is None:
-                sha256 = self.copier.sha256(reader)
-                reader.seek(0)
-            with open(destination, "rb", buffering=0) as existing:
-                return self.copier.sha256(existing) == sha256.lower()
-        return self._same_mtime(status.st_mtime_ns, current.st_mtime_ns)
-
-    def _same_mtime(self, source_ns: int, destination_ns: int) -> bool:
-        if source_ns == destination_ns:
-            return True
-        # A file system with coarser times (FAT, some network ones) rounds the time a copy was
-        # given: compare with what it would have kept.
-        granularity = self._mtime_granularity()
-        return granularity > 1 and destination_ns == source_ns - source_ns % granularity
-
-    def _mtime_granularity(self) -> int:
-        """The step the target's modification times are truncated to; 0 if unknown."""
-        if self._granularity is None:
-            self._granularity = mtime_granularity(self.target, register=self.in_flight.add)
-        return self._granularity
 
     def _copy(
         self,

@@ -14,6 +14,7 @@ import pytest
 from exporter.sinks import DirectorySink, JsonEntry, SinkSummary
 from exporter.sinks.base import SourceChanged
 from exporter.sinks.file_list import FILE_LIST_NAME
+from exporter.sinks.unchanged import UnchangedCheck
 from tests.helpers.files import BIG, OLD_NS, Boom, make, run, snapshot, temporaries
 
 
@@ -146,15 +147,15 @@ def test_coarse_file_system_times_count_as_equal(target, source, monkeypatch):
     assert source_ns % 1_000 != 0
     kept = source_ns - source_ns % 1_000  # what a microsecond file system would have kept
     os.utime(target / "originals/0002.txt", ns=(kept, kept))
-    monkeypatch.setattr(DirectorySink, "_mtime_granularity", lambda self: 1_000)
+    monkeypatch.setattr(UnchangedCheck, "granularity", lambda self: 1_000)
     assert run(target, source).files_copied == 0
-    monkeypatch.setattr(DirectorySink, "_mtime_granularity", lambda self: 0)
+    monkeypatch.setattr(UnchangedCheck, "granularity", lambda self: 0)
     assert run(target, source).files_copied == 1
 
 
 def test_mtime_probe_leaves_nothing_behind(target):
     sink = DirectorySink(target)
-    assert sink._mtime_granularity() in (0, 1, 10, 100, 1_000, 10**9, 2 * 10**9)
+    assert sink.unchanged.granularity() in (0, 1, 10, 100, 1_000, 10**9, 2 * 10**9)
     sink.abort()
     assert list(target.iterdir()) == []
 

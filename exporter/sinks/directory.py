@@ -141,7 +141,7 @@ class DirectorySink(ExportSink):
         temp, fd = create_temp(path, register=self.in_flight.add)
         try:
             if current is not None and stat.S_ISREG(current.st_mode):
-                # Keep the mode of the file we replace, as AtomicFile does; best effort.
+                # Keep the mode of the file we replace; best effort.
                 with contextlib.suppress(OSError):
                     os.fchmod(fd, stat.S_IMODE(current.st_mode))
             file = open(fd, "wb")  # noqa: SIM115 - closed by end_json() or discard_json()

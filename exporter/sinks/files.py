@@ -50,9 +50,8 @@ CHUNK_SIZE = 1 << 20
 #: The longest file name (in UTF-8 bytes) the common file systems accept.
 NAME_MAX = 255
 
-# The names of temporary files: ".<name>.<hex token>.tmp", as
-# exporter.writing.atomic.AtomicFile makes
-# them. They are never data, so a sink may remove any it finds.
+# The names of temporary files: ".<name>.<hex token>.tmp", as create_temp() makes them. They
+# are never data, so a sink may remove any it finds.
 _TEMP_NAME = re.compile(r"\..+\.[0-9a-f]+\.tmp", re.DOTALL)
 _TEMP_SUFFIX_BYTES = len(".") + 12 + len(".tmp")
 _CREATE_ATTEMPTS = 100
@@ -110,10 +109,8 @@ def create_temp(
     caller's clean-up knows the name even if an exception (a signal) lands between the creation
     and the caller's ``try``.
 
-    The name is ``.<name>.<12 hex digits>.tmp``, the convention of
-    :class:`exporter.writing.atomic.AtomicFile`, with ``<name>``
-    shortened if needed to keep the whole
-    within :data:`NAME_MAX` bytes. ``mode`` is masked by the umask, as with ``open()``.
+    The name is ``.<name>.<12 hex digits>.tmp``, with ``<name>`` shortened if needed to keep
+    the whole within :data:`NAME_MAX` bytes. ``mode`` is masked by the umask, as with ``open()``.
     """
     name = path.name
     room = NAME_MAX - _TEMP_SUFFIX_BYTES - 1

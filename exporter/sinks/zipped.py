@@ -268,7 +268,7 @@ class ZipSink(ExportSink):
             self.owned = OwnedNames(self.target_dir, self.ledger.db, self.summary)
             self.temp_path, fd = create_temp(self.path, register=self.in_flight.add)
             try:
-                # Keep the mode of the archive we replace, as AtomicFile does; best effort.
+                # Keep the mode of the archive we replace; best effort.
                 with contextlib.suppress(OSError):
                     os.fchmod(fd, stat.S_IMODE(os.stat(self.path).st_mode))
                 self._raw = open(fd, "wb")  # noqa: SIM115 - closed by finish() or discard()

@@ -26,7 +26,9 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 __all__ = [
     "DEFAULT_ITERATIONS",
     "METADATA_KEY",
+    "PAPERLESS_METADATA_KEY",
     "InvalidSecret",
+    "encryption_parameters",
     "SecretCipher",
     "decrypt_fields",
     "encrypt_fields",
@@ -36,6 +38,9 @@ __all__ = [
 DEFAULT_ITERATIONS = 1_000_000
 #: The key under which an exporter stores :meth:`SecretCipher.metadata` in metadata.json.
 METADATA_KEY = "encryption"
+#: The key under which paperless-ngx stores its encryption parameters in metadata.json; see
+#: :meth:`SecretCipher.paperless_metadata`. The values are encrypted the same way.
+PAPERLESS_METADATA_KEY = "__crypto__"
 
 KDF = "pbkdf2_sha256"
 CIPHER = "fernet"
@@ -99,15 +104,21 @@ class SecretCipher:
         """
         Rebuild the cipher of an export from ``passphrase`` and its metadata.
 
-        ``metadata`` is what :meth:`metadata` returned, or a whole metadata.json that holds it
-        under :data:`METADATA_KEY`. Raises ``ValueError`` naming what is missing or unsupported.
-        A wrong passphrase is only noticed by :meth:`decrypt`: the metadata holds no check value.
+        ``metadata`` is what :meth:`metadata` or :meth:`paperless_metadata` returned, or a whole
+        metadata.json that holds one of them under :data:`METADATA_KEY` or
+        :data:`PAPERLESS_METADATA_KEY`. Raises ``ValueError`` naming what is missing or
+        unsupported. A wrong passphrase is only noticed by :meth:`decrypt`: the metadata holds
+        no check value.
         """
         if not isinstance(metadata, Mapping):
             raise ValueError("The encryption metadata must be a JSON object.")
-        nested = metadata.get(METADATA_KEY)
-        if isinstance(nested, Mapping):
-            metadata = nested
+        for key in (METADATA_KEY, PAPERLESS_METADATA_KEY):
+            nested = metadata.get(key)
+            if isinstance(nested, Mapping):
+                metadata = nested
+                break
+        if "__key_algo__" in metadata or "__salt_hex__" in metadata:
+            metadata = _from_paperless(metadata)
         for name in ("kdf", "iterations", "salt", "cipher", "encoding"):
             if name not in metadata:
                 raise ValueError(
@@ -143,6 +154,16 @@ class SecretCipher:
             "salt": self.salt.hex(),
             "cipher": CIPHER,
             "encoding": ENCODING,
+        }
+
+    def paperless_metadata(self) -> dict[str, Any]:
+        """The same parameters as paperless-ngx writes them under ``"__crypto__"``: its
+        importer derives the same key from them (the values are Fernet tokens in hex in both)."""
+        return {
+            "__key_algo__": KDF,
+            "__key_iters__": self.iterations,
+            "__key_size__": KEY_BYTES,
+            "__salt_hex__": self.salt.hex(),
         }
 
     def encrypt(self, value: str) -> str:
@@ -228,3 +249,31 @@ def _transform(
                 "the passphrase is wrong, or the stored value is corrupt."
             ) from exc
     return {**record, "fields": fields}
+
+
+def encryption_parameters(metadata: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The encryption parameters of an export's metadata.json, in either format, or None when
+    the export holds no encrypted values."""
+    for key in (METADATA_KEY, PAPERLESS_METADATA_KEY):
+        if metadata.get(key) is not None:
+            return metadata[key]
+    return None
+
+
+def _from_paperless(crypto: Mapping[str, Any]) -> dict[str, Any]:
+    """paperless-ngx's ``__crypto__`` parameters in this module's own terms."""
+    for name in ("__key_algo__", "__key_iters__", "__key_size__", "__salt_hex__"):
+        if name not in crypto:
+            raise ValueError(f"The encryption metadata (__crypto__) has no {name!r}.")
+    if crypto["__key_size__"] != KEY_BYTES:
+        raise ValueError(
+            f"Unsupported key size {crypto['__key_size__']!r} in the encryption metadata: "
+            f"this version supports only {KEY_BYTES}."
+        )
+    return {
+        "kdf": crypto["__key_algo__"],
+        "iterations": crypto["__key_iters__"],
+        "salt": crypto["__salt_hex__"],
+        "cipher": CIPHER,
+        "encoding": ENCODING,
+    }

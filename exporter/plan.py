@@ -8,7 +8,7 @@ their files, and which sections are split per document.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,15 +20,32 @@ from django.utils.module_loading import import_string
 
 
 @dataclass(frozen=True)
+class AttachedFile:
+    """A file that a record of a section other than the documents carries into the export
+    (a share link bundle's zip): what :attr:`Section.files` returns."""
+
+    #: The record key that holds the file's export name (``"__exported_..._name__"``).
+    key: str
+    #: Its relative posix path in the export, before it is made unique.
+    export_name: str
+    #: The file in the archive's media.
+    source: Path
+
+
+@dataclass(frozen=True)
 class Section:
     """One manifest section: a key and a function returning its QuerySet, in export order.
 
-    The QuerySet's ordering must be total (end with the primary key) so that every path that
-    reads it, classic or streaming, sees the rows in the same order.
+    The rows are written in the QuerySet's order, exactly as the database returns them. Give
+    it a total ordering (ending with the primary key) unless the export must reproduce another
+    exporter's SQL, ties included.
     """
 
     key: str
     queryset: Callable[[], QuerySet]
+    #: For sections whose records carry files: the record's files, from the record (whose
+    #: fields it may rewrite, e.g. to a portable path). None for sections without files.
+    files: Callable[[dict[str, Any]], Sequence[AttachedFile]] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +111,16 @@ class ExportPlan:
     #: Models whose rows migrations create (content types, permissions): an import replaces
     #: them with the export's rows instead of refusing a database that has them.
     replace_on_import: tuple[str, ...] = ("contenttypes.contenttype", "auth.permission")
+    #: The manifest layout an export uses unless told otherwise: "classic" or "flat" (see
+    #: :mod:`exporter.writing.layouts`).
+    manifest_layout: str = "classic"
+    #: The version the site's own exporter writes as metadata.json's "version", for sites
+    #: whose importer reads it (paperless-ngx); the engine's version then goes under
+    #: "exporter_version". None: "version" is the engine's.
+    site_version: str | None = None
+    #: How metadata.json describes the encryption of secrets: "exporter" (an "encryption"
+    #: object) or "paperless" (paperless-ngx's "__crypto__" object).
+    encryption_format: str = "exporter"
 
     def section(self, key: str) -> Section:
         """The section with ``key``; KeyError if the plan has none."""
@@ -104,12 +131,18 @@ class ExportPlan:
 
 
 def load_plan() -> ExportPlan:
-    """The site's plan, from the EXPORTER_PLAN setting."""
+    """The site's plan, from the EXPORTER_PLAN setting; in a paperless-ngx site without that
+    setting, the shipped plan of its paperless-ngx version (:mod:`exporter.paperless`)."""
     path = getattr(settings, "EXPORTER_PLAN", None)
     if not path:
-        raise ImproperlyConfigured(
-            "Set EXPORTER_PLAN to the dotted path of a function returning an ExportPlan."
-        )
+        from exporter.paperless import is_paperless_site
+
+        if is_paperless_site():
+            path = "exporter.paperless.build_plan"
+        else:
+            raise ImproperlyConfigured(
+                "Set EXPORTER_PLAN to the dotted path of a function returning an ExportPlan."
+            )
     plan = import_string(path)()
     if not isinstance(plan, ExportPlan):
         raise ImproperlyConfigured(f"{path} returned {type(plan).__name__}, not an ExportPlan.")

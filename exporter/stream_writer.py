@@ -1,10 +1,12 @@
 """
 Write a manifest as a JSON array, one record at a time, in constant memory.
 
-The bytes written are exactly those of :func:`exporter.writing.encoding.classic_dumps` applied
-to the list of all the records: ``[]`` when there are none, otherwise
+The bytes written are exactly those of the layout's reference encoding
+(:meth:`exporter.writing.layouts.ManifestLayout.dumps`) applied to the list of all the records.
+In the classic layout that is ``[]`` when there are none, otherwise
 ``[\\n`` + record + ``,\\n`` + record ... + ``\\n]``, each record encoded by
-:func:`exporter.writing.encoding.encode_record`.
+:func:`exporter.writing.encoding.encode_record`; the flat layout frames the same records at
+depth 0.
 
 This is the one way manifests are written: by the exporters into a sink's JSON entry (which
 replaces the file atomically and hashes it), and by a library user into any binary file.
@@ -21,13 +23,10 @@ from exporter.writing.encoding import (
     floats_as_fragments,
     orjson_safe_size,
 )
+from exporter.writing.layouts import CLASSIC, ManifestLayout
 
 __all__ = ["BinarySink", "ManifestStreamWriter"]
 
-_OPEN = b"[\n"
-_SEPARATOR = b",\n"
-_CLOSE = b"\n]"
-_EMPTY = b"[]"
 
 # write_many() encodes runs of records with one orjson call each, of about this share of
 # batch_bytes by the walk's estimate: large enough to make the call's cost vanish, small enough
@@ -46,7 +45,8 @@ class BinarySink(Protocol):
 
 class ManifestStreamWriter:
     """
-    Stream records into ``sink`` as the classic manifest's JSON array.
+    Stream records into ``sink`` as a manifest's JSON array, in ``layout`` (classic unless
+    told otherwise).
 
     Records are encoded as they arrive and never kept. The writer counts the records and bytes
     it has handed to the sink and, unless ``checksum`` is false, keeps a running sha256 of them.
@@ -62,8 +62,11 @@ class ManifestStreamWriter:
     #: a slow sink sees large writes while memory stays bounded whatever the record count.
     batch_bytes: int = 1 << 20
 
-    def __init__(self, sink: BinarySink, *, checksum: bool = True) -> None:
+    def __init__(
+        self, sink: BinarySink, *, checksum: bool = True, layout: ManifestLayout = CLASSIC
+    ) -> None:
         self._sink = sink
+        self._layout = layout
         self._sha256 = hashlib.sha256() if checksum else None
         self._records = 0
         self._bytes = 0
@@ -109,8 +112,9 @@ class ManifestStreamWriter:
         writer stays usable.
         """
         self._check_open()
-        encoded = encode_record(record)
-        self._emit((_SEPARATOR if self._records else _OPEN) + encoded, 1)
+        layout = self._layout
+        encoded = layout.frame(encode_record(record))
+        self._emit((layout.separator if self._records else layout.opening) + encoded, 1)
 
     def write_many(self, records: Iterable[Any]) -> None:
         """
@@ -137,7 +141,7 @@ class ManifestStreamWriter:
                             if run:
                                 self._encode_run(run, originals)
                                 run_bytes = 0
-                            self._add(classic_encode_record(record), 1)
+                            self._add(self._layout.frame(classic_encode_record(record)), 1)
                             continue
                         originals[len(run)] = record
                         record, size = fixed
@@ -170,20 +174,24 @@ class ManifestStreamWriter:
             # orjson refused one of them: one at a time, each falling back or raising alone,
             # as the caller's own record.
             for position, record in enumerate(records):
-                self._add(encode_record(replaced.get(position, record)), 1)
+                self._add(self._layout.frame(encode_record(replaced.get(position, record))), 1)
             return
-        # "[\n" + E(r1) + ",\n" ... + "\n]": the records without the array's brackets, and no
-        # copy until the join in _flush.
-        self._add(memoryview(array)[2:-2], len(records))
+        # "[\n" + E(r1) + ",\n" ... + "\n]": the records without the array's brackets, and
+        # (classic) no copy until the join in _flush.
+        records_only = memoryview(array)[2:-2]
+        if not self._layout.nested:
+            records_only = self._layout.frame(bytes(records_only))
+        self._add(records_only, len(records))
 
     def _add(self, encoded: bytes | memoryview, count: int) -> None:
         """Queue ``count`` encoded records; hand the queue to the sink near ``batch_bytes``."""
         if self._parts and self._pending_bytes + len(encoded) > self.batch_bytes:
             self._flush()
-        self._parts.append(_SEPARATOR if self._records or self._pending else _OPEN)
+        layout = self._layout
+        self._parts.append(layout.separator if self._records or self._pending else layout.opening)
         self._parts.append(encoded)
         self._pending += count
-        self._pending_bytes += len(encoded) + 2
+        self._pending_bytes += len(encoded) + len(layout.separator)
         if self._pending_bytes >= self.batch_bytes:
             self._flush()
 
@@ -198,7 +206,8 @@ class ManifestStreamWriter:
         """Finish the array. Closing again does nothing."""
         if self._closed:
             return
-        self._emit(_CLOSE if self._records else _EMPTY, 0)
+        layout = self._layout
+        self._emit(layout.closing if self._records else layout.empty, 0)
         self._closed = True
 
     def _emit(self, chunk: bytes, count: int) -> None:

@@ -59,6 +59,9 @@ class ClassicExporter(ArchiveExporter):
                 self.encrypt_secrets(r) for r in serializers.serialize("python", section.queryset())
             ]
             self.summary.records[section.key] += len(records)
+            if section.files is not None:
+                for record in records:
+                    self.export_attached_files(sink, section, record)
             if section.key == plan.documents_key:
                 documents = records
                 if options.split_manifest:
@@ -84,7 +87,7 @@ class ClassicExporter(ArchiveExporter):
                     split_manifest.extend(records)
                 self.write_bytes(sink, names["manifest"], classic_dumps(split_manifest))
             self.progress.document_done()
-        self.write_bytes(sink, MANIFEST, classic_dumps(manifest))
+        self.write_bytes(sink, MANIFEST, self.layout.dumps(manifest))
 
     def write_bytes(self, sink: ExportSink, relpath: str, content: bytes) -> None:
         """Write the JSON file ``relpath`` with ``content`` into ``sink``."""

@@ -12,6 +12,7 @@ from exporter.batches import DEFAULT_BATCH_SIZE, validate_batch_size
 from exporter.errors import UsageError
 from exporter.format import FileProblem
 from exporter.sinks.files import validate_relpath
+from exporter.writing.layouts import LAYOUTS
 
 if TYPE_CHECKING:
     from exporter.sinks import SinkSummary
@@ -54,6 +55,8 @@ class ExportOptions:
     strict: bool = False
     #: With ``zip``: keep this many of this tool's zips in TARGET, the new one included.
     keep: int | None = None
+    #: The manifest's layout ("classic" or "flat"); None: the plan's.
+    manifest_layout: str | None = None
 
     def validate(self) -> None:
         """Raise UsageError if a value, or a combination of options, cannot work.
@@ -64,6 +67,11 @@ class ExportOptions:
             validate_batch_size(self.batch_size)
         except ValueError as exc:
             raise UsageError(f"--{exc}.") from None
+        if self.manifest_layout is not None and self.manifest_layout not in LAYOUTS:
+            raise UsageError(
+                f"--manifest-layout {self.manifest_layout!r} is not a layout: use one of "
+                f"{', '.join(sorted(LAYOUTS))}."
+            )
         if self.zip and (self.compare_checksums or self.compare_json):
             raise UsageError(
                 "--zip writes a new archive every time, so --compare-checksums and "

@@ -21,14 +21,21 @@ import errno
 import json
 import os
 import time
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.apps import apps
 
 from exporter import __version__, interrupts
-from exporter.encryption import SecretCipher, encrypt_fields
+from exporter.encryption import (
+    METADATA_KEY,
+    PAPERLESS_METADATA_KEY,
+    SecretCipher,
+    encrypt_fields,
+)
 from exporter.errors import ExportError, UsageError
 from exporter.export.document_files import (
+    DocumentFile,
     DocumentFileCopier,
     DocumentNamer,
     add_export_names,
@@ -40,11 +47,12 @@ from exporter.export.problems import FileProblemStop
 from exporter.export.snapshot import consistent_snapshot, export_locks
 from exporter.export.unique_names import UniqueNameRegistry
 from exporter.format import MANIFEST, METADATA
-from exporter.plan import DocumentFileInfo, ExportPlan
+from exporter.plan import DocumentFileInfo, ExportPlan, Section
 from exporter.progress import ExportProgress
 from exporter.sinks import DirectorySink, ExportSink, ZipSink
 from exporter.sinks.errors import SinkWriteError
 from exporter.sinks.journal import JournalError
+from exporter.writing.layouts import layout_named
 
 __all__ = ["ArchiveExporter", "describe_os_error"]
 
@@ -60,6 +68,9 @@ class ArchiveExporter:
         self.progress = progress or ExportProgress()
         self.summary = ExportSummary()
         self.cipher: SecretCipher | None = None
+        #: The main manifest's layout: the options', else the plan's. Split manifests and
+        #: metadata.json are always classic, as in every exporter this one follows.
+        self.layout = layout_named(options.manifest_layout or plan.manifest_layout)
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -223,6 +234,21 @@ class ArchiveExporter:
             self.copier.copy(sink, record, files)
         return names
 
+    def export_attached_files(
+        self, sink: ExportSink, section: Section, record: dict[str, Any]
+    ) -> None:
+        """Name the files a record of ``section`` carries (see :attr:`Section.files`), note
+        their unique names in the record and copy the files into the sink."""
+        files = []
+        for attached in section.files(record):
+            suffix = PurePosixPath(attached.export_name).suffix
+            stem = attached.export_name[: len(attached.export_name) - len(suffix)]
+            name = self.namer.registry.claim(stem, (suffix,)) + suffix
+            record[attached.key] = name
+            files.append(DocumentFile("file", name, attached.source, None))
+        if files and not self.options.data_only:
+            self.copier.copy(sink, record, files)
+
     def write_json(self, sink: ExportSink, relpath: str, value: Any) -> None:
         """A small JSON file, encoded as the classic exporter does."""
         with sink.open_json(relpath, compare=self.options.compare_json) as entry:
@@ -231,8 +257,16 @@ class ArchiveExporter:
     def metadata(self) -> dict[str, Any]:
         """The content of ``metadata.json``."""
         options = self.options
-        metadata: dict[str, Any] = {
-            "version": __version__,
+        metadata: dict[str, Any] = {}
+        if self.plan.site_version is not None:
+            # The site's importer reads "version" (and "__crypto__"); ours reads the rest.
+            metadata["version"] = self.plan.site_version
+            if self.cipher is not None and self.plan.encryption_format == "paperless":
+                metadata[PAPERLESS_METADATA_KEY] = self.cipher.paperless_metadata()
+            metadata["exporter_version"] = __version__
+        else:
+            metadata["version"] = __version__
+        metadata.update({
             # What the export holds, so that verification knows which files to expect.
             "contents": {
                 "originals": not options.data_only,
@@ -240,9 +274,9 @@ class ArchiveExporter:
                 "archive_versions": not (options.data_only or options.no_archive),
                 "split_manifest": options.split_manifest,
             },
-        }
-        if self.cipher is not None:
-            metadata["encryption"] = self.cipher.metadata()
+        })
+        if self.cipher is not None and self.plan.encryption_format != "paperless":
+            metadata[METADATA_KEY] = self.cipher.metadata()
         # Read by the next run's shrink guard and by verify_export.
         records = self.summary.records
         metadata["counts"] = {section.key: records[section.key] for section in self.plan.sections}

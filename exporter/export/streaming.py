@@ -31,7 +31,7 @@ class StreamingExporter(ArchiveExporter):
         plan, options = self.plan, self.options
         split = options.split_manifest
         entry = sink.open_json(MANIFEST, compare=options.compare_json)
-        manifest = ManifestStreamWriter(entry, checksum=False)
+        manifest = ManifestStreamWriter(entry, checksum=False, layout=self.layout)
         for section in plan.sections:
             if split and section.key in plan.split_by_document:
                 continue
@@ -44,6 +44,9 @@ class StreamingExporter(ArchiveExporter):
                 batch_size=options.batch_size,
                 keep_native=self.secret_fields(queryset),
             ):
+                if section.files is not None:
+                    for record in batch:
+                        self.export_attached_files(sink, section, record)
                 manifest.write_many(map(self.encrypt_secrets, batch))
                 self.summary.records[section.key] += len(batch)
         manifest.close()

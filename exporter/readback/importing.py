@@ -36,7 +36,12 @@ from django.core.management.color import no_style
 from django.db import DatabaseError, connections
 
 from exporter.batches import DEFAULT_BATCH_SIZE, validate_batch_size
-from exporter.encryption import InvalidSecret, SecretCipher, decrypt_record
+from exporter.encryption import (
+    InvalidSecret,
+    SecretCipher,
+    decrypt_record,
+    encryption_parameters,
+)
 from exporter.errors import ImportFailed, ImportUsageError
 from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
 from exporter.plan import ExportPlan
@@ -161,7 +166,7 @@ class ArchiveImporter(FileStage):
             metadata = read_metadata(self.source)
         except ValueError as exc:
             raise ImportFailed(f"Cannot import {self.source.location}: {exc}") from None
-        self.setup_cipher(metadata.get("encryption"))
+        self.setup_cipher(encryption_parameters(metadata))
         contents = metadata.get("contents", {})
         if not isinstance(contents, dict):
             contents = {}
@@ -207,7 +212,8 @@ class ArchiveImporter(FileStage):
         if not encryption and self.options.passphrase is not None:
             raise ImportUsageError(
                 f"A passphrase was given{origin}, but the export's secrets are not encrypted "
-                '(its metadata.json has no "encryption"): import it without a passphrase.'
+                '(its metadata.json has no "encryption" or "__crypto__"): import it without a '
+                "passphrase."
             )
         if not encryption:
             return

@@ -24,7 +24,12 @@ from django.apps import apps
 from django.db import models
 
 from exporter.batches import django_record_batches
-from exporter.encryption import InvalidSecret, SecretCipher, decrypt_record
+from exporter.encryption import (
+    InvalidSecret,
+    SecretCipher,
+    decrypt_record,
+    encryption_parameters,
+)
 from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, MANIFEST, METADATA, THUMBNAIL_NAME_KEY
 from exporter.plan import ExportPlan
 from exporter.readback.ledger import ReadLedger
@@ -130,7 +135,7 @@ class ExportVerifier:
     def setup_cipher(self, metadata: dict[str, Any]) -> None:
         """The cipher of the export's secrets, from the passphrase and the metadata's
         parameters; a problem if they do not go together."""
-        encryption = metadata.get("encryption")
+        encryption = encryption_parameters(metadata)
         if self.passphrase is None:
             if encryption:
                 self.report.warnings.append(

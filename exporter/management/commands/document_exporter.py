@@ -31,6 +31,7 @@ from exporter.management.cli import (
 from exporter.plan import load_plan
 from exporter.readback.source import open_export
 from exporter.readback.verify import ExportVerifier
+from exporter.writing.layouts import LAYOUTS
 
 
 class Command(ArchiveCommand):
@@ -62,6 +63,15 @@ class Command(ArchiveCommand):
             type=batch_size_option,
             default=DEFAULT_BATCH_SIZE,
             help=f"Rows read and written per batch with --stream (default {DEFAULT_BATCH_SIZE}).",
+        )
+        parser.add_argument(
+            "--manifest-layout",
+            choices=sorted(LAYOUTS),
+            default=None,
+            help="How manifest.json frames its records: classic (indented inside the array, "
+            "as paperless-ngx 2.x and Django's dumpdata write it) or flat (at the top level, as "
+            "paperless-ngx 3.x writes it). Default: the export plan's (the paperless-ngx "
+            "version's own layout in a paperless-ngx site).",
         )
         parser.add_argument(
             "-c",
@@ -202,6 +212,7 @@ class Command(ArchiveCommand):
             allow_shrink=options["allow_shrink"],
             strict=options["strict"],
             keep=options["keep"],
+            manifest_layout=options["manifest_layout"],
         )
         verbosity = options["verbosity"]
         # Reports go to stderr when stdout carries the zip.

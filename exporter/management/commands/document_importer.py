@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from exporter.batches import DEFAULT_BATCH_SIZE
+from exporter.encryption import encryption_parameters
 from exporter.management.cli import (
     EXIT_PROBLEMS,
     PASSPHRASE_ENV,
@@ -42,7 +43,7 @@ def is_encrypted(source: ExportSource) -> bool:
     """Whether the export's metadata says its secrets are encrypted (False if unreadable:
     the importer then says what is wrong with it)."""
     try:
-        return bool(read_metadata(source).get("encryption"))
+        return encryption_parameters(read_metadata(source)) is not None
     except (ValueError, OSError, zipfile.BadZipFile, AttributeError):
         return False
 

@@ -25,6 +25,7 @@ __all__ = [
     "SPLIT_SUFFIX",
     "THUMBNAIL_NAME_KEY",
     "TOOL_PREFIX",
+    "is_file_name_key",
     "is_tool_file",
     "target_lock_path",
 ]
@@ -52,6 +53,12 @@ FILE_FOLDERS = {
 #: Top-level names the exporter keeps for itself (its commit journal, its file list, its run
 #: marker): never export data, never reported as files that no record names.
 TOOL_PREFIX = ".document_exporter-"
+
+
+def is_file_name_key(key: str) -> bool:
+    """Whether a record's top-level ``key`` holds the export name of a file it carries: a
+    document's (:data:`FILE_NAME_KEY` ...) or another record's (a share link bundle's zip)."""
+    return key.startswith("__exported_") and key.endswith("_name__")
 
 
 def is_tool_file(relpath: str) -> bool:

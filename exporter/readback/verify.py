@@ -13,8 +13,6 @@ reported again as missing or damaged.
 from __future__ import annotations
 
 import json
-import zipfile
-import zlib
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -30,7 +28,12 @@ from exporter.encryption import (
     decrypt_record,
     encryption_parameters,
 )
-from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, MANIFEST, METADATA, THUMBNAIL_NAME_KEY
+from exporter.format import (
+    FILE_NAME_KEY,
+    MANIFEST,
+    METADATA,
+    is_file_name_key,
+)
 from exporter.plan import ExportPlan
 from exporter.readback.ledger import ReadLedger
 from exporter.readback.loader import describe_unknown_fields, unknown_fields
@@ -43,18 +46,8 @@ from exporter.readback.reading import (
 )
 from exporter.readback.report import VerifyReport
 from exporter.readback.source import ExportSource, MediaPaths
+from exporter.readback.verify_files import ZIP_ERRORS, FileChecks, describe_os_error
 from exporter.writing.encoding import classic_encode_record
-
-EXPORT_KEYS = (FILE_NAME_KEY, THUMBNAIL_NAME_KEY, ARCHIVE_NAME_KEY)
-#: What reading a damaged zip member raises, besides OSError.
-ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
-
-
-def describe_os_error(exc: BaseException) -> str:
-    """An I/O error in a few words, without a trailing period."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc).rstrip(".") or type(exc).__name__
 
 
 def read_back(db_record: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +55,7 @@ def read_back(db_record: dict[str, Any]) -> dict[str, Any]:
     return json.loads(classic_encode_record(db_record), parse_float=Decimal)
 
 
-class ExportVerifier:
+class ExportVerifier(FileChecks):
     """Check one export against the site's plan; :meth:`run` returns a :class:`VerifyReport`.
 
     ``passphrase`` checks that every encrypted secret decrypts; ``against_db`` compares each
@@ -220,6 +213,8 @@ class ExportVerifier:
         record = self.decrypt(where, record)
         if FILE_NAME_KEY in record:
             self.check_files(where, record)
+        else:
+            self.check_attached_files(where, record)
         if db_records is not None:
             self.compare_with_db(where, record, next(db_records, None))
         elif self.against_db:
@@ -279,68 +274,6 @@ class ExportVerifier:
             self.report.problem(f"{where}: a secret does not decrypt: {exc}")
             return record
 
-    # -- files ---------------------------------------------------------------------------------
-
-    def check_files(self, where: str, record: dict[str, Any]) -> None:
-        """The record's file names and files; its files' place once imported (the importer's
-        checks, :class:`exporter.readback.source.MediaPaths`)."""
-        fields = record["fields"]
-        if self.contents.get("originals", True):
-            # Only an export with files is imported with them (the importer refuses a data-only
-            # one without --data-only). Not for data-only ones: pathlib interns every name it
-            # parses, which would grow the memory of a verification with the export's size.
-            for problem in self.paths.destination_problems(record):
-                self.report.problem(f"{where}: {problem}")
-        expected = [
-            (FILE_NAME_KEY, "originals", fields.get("checksum")),
-            (THUMBNAIL_NAME_KEY, "thumbnails", None),
-            (ARCHIVE_NAME_KEY, "archive_versions", fields.get("archive_checksum")),
-        ]
-        for key, kind, checksum in expected:
-            relpath = record.get(key)
-            if relpath is None:
-                if key == THUMBNAIL_NAME_KEY and self.contents.get("thumbnails", True):
-                    self.report.problem(f"{where}: no thumbnail is named.")
-                continue
-            exported = self.contents.get(kind, True)
-            unsafe = self.paths.name_problem(relpath, follow_links=exported)
-            if unsafe is not None:
-                self.report.problem(f"{where}: {unsafe}")
-                continue
-            self.ledger.add_name(relpath)
-            if not exported:
-                continue  # --data-only, -na or -nt: named, deliberately not exported
-            self.check_file(where, relpath, checksum)
-
-    def check_file(self, where: str, relpath: str, checksum: str | None) -> None:
-        """Check that the file is in the export and has the sha256 its record gives."""
-        # A file the export recorded as a problem is reported as that, not again here.
-        recorded = self.recorded.get(relpath)
-        if not self.source.exists(relpath):
-            if recorded is None:
-                self.report.problem(f"{where}: file {relpath} is missing.")
-            elif recorded.kept_previous_copy:
-                self.report.problem(
-                    f"{where}: file {relpath} is missing, although the export recorded that it "
-                    "kept the previous export's copy of it."
-                )
-            return
-        self.report.files_checked += 1
-        if not self.checksums or checksum is None:
-            return
-        try:
-            digest, size = self.source.sha256(relpath)
-        except (OSError, *ZIP_ERRORS) as exc:
-            self.report.problem(
-                f"{where}: file {relpath} cannot be read: {describe_os_error(exc)}."
-            )
-            return
-        self.report.bytes_hashed += size
-        if digest != checksum and recorded is None:
-            self.report.problem(
-                f"{where}: file {relpath} has sha256 {digest}, the record says {checksum}."
-            )
-
     # -- whole export --------------------------------------------------------------------------
 
     def check_duplicates(self) -> None:
@@ -387,6 +320,6 @@ class ExportVerifier:
         if db_record is None:
             self.report.problem(f"{where}: not in the database.")
             return
-        exported = {k: v for k, v in record.items() if k not in EXPORT_KEYS}
+        exported = {k: v for k, v in record.items() if not is_file_name_key(k)}
         if exported != read_back(db_record):
             self.report.problem(f"{where}: differs from the database's current row.")

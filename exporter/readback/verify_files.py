@@ -1,0 +1,103 @@
+"""The verifier's checks of the files an export's records name: each named safely, present,
+and (for documents' originals and archived versions) with the sha256 its record gives.
+
+A mixin of :class:`exporter.readback.verify.ExportVerifier`, whose state it uses: ``source``,
+``report``, ``ledger``, ``paths``, ``contents``, ``recorded`` and ``checksums``.
+"""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from typing import Any
+
+from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY, is_file_name_key
+
+__all__ = ["ZIP_ERRORS", "FileChecks", "describe_os_error"]
+
+#: What reading a damaged zip member raises, besides OSError.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
+
+
+def describe_os_error(exc: BaseException) -> str:
+    """An I/O error in a few words, without a trailing period."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc).rstrip(".") or type(exc).__name__
+
+
+class FileChecks:
+    """The file checks of a verification."""
+
+    def check_files(self, where: str, record: dict[str, Any]) -> None:
+        """The record's file names and files; its files' place once imported (the importer's
+        checks, :class:`exporter.readback.source.MediaPaths`)."""
+        fields = record["fields"]
+        if self.contents.get("originals", True):
+            # Only an export with files is imported with them (the importer refuses a data-only
+            # one without --data-only). Not for data-only ones: pathlib interns every name it
+            # parses, which would grow the memory of a verification with the export's size.
+            for problem in self.paths.destination_problems(record):
+                self.report.problem(f"{where}: {problem}")
+        expected = [
+            (FILE_NAME_KEY, "originals", fields.get("checksum")),
+            (THUMBNAIL_NAME_KEY, "thumbnails", None),
+            (ARCHIVE_NAME_KEY, "archive_versions", fields.get("archive_checksum")),
+        ]
+        for key, kind, checksum in expected:
+            relpath = record.get(key)
+            if relpath is None:
+                if key == THUMBNAIL_NAME_KEY and self.contents.get("thumbnails", True):
+                    self.report.problem(f"{where}: no thumbnail is named.")
+                continue
+            exported = self.contents.get(kind, True)
+            unsafe = self.paths.name_problem(relpath, follow_links=exported)
+            if unsafe is not None:
+                self.report.problem(f"{where}: {unsafe}")
+                continue
+            self.ledger.add_name(relpath)
+            if not exported:
+                continue  # --data-only, -na or -nt: named, deliberately not exported
+            self.check_file(where, relpath, checksum)
+
+    def check_attached_files(self, where: str, record: dict[str, Any]) -> None:
+        """The files a record other than a document's carries (a share link bundle's zip)."""
+        for key, relpath in record.items():
+            if is_file_name_key(key):
+                exported = self.contents.get("originals", True)
+                unsafe = self.paths.name_problem(relpath, follow_links=exported)
+                if unsafe is not None:
+                    self.report.problem(f"{where}: {unsafe}")
+                    continue
+                self.ledger.add_name(relpath)
+                if exported:
+                    self.check_file(where, relpath, None)
+
+    def check_file(self, where: str, relpath: str, checksum: str | None) -> None:
+        """Check that the file is in the export and has the sha256 its record gives."""
+        # A file the export recorded as a problem is reported as that, not again here.
+        recorded = self.recorded.get(relpath)
+        if not self.source.exists(relpath):
+            if recorded is None:
+                self.report.problem(f"{where}: file {relpath} is missing.")
+            elif recorded.kept_previous_copy:
+                self.report.problem(
+                    f"{where}: file {relpath} is missing, although the export recorded that it "
+                    "kept the previous export's copy of it."
+                )
+            return
+        self.report.files_checked += 1
+        if not self.checksums or checksum is None:
+            return
+        try:
+            digest, size = self.source.sha256(relpath)
+        except (OSError, *ZIP_ERRORS) as exc:
+            self.report.problem(
+                f"{where}: file {relpath} cannot be read: {describe_os_error(exc)}."
+            )
+            return
+        self.report.bytes_hashed += size
+        if digest != checksum and recorded is None:
+            self.report.problem(
+                f"{where}: file {relpath} has sha256 {digest}, the record says {checksum}."
+            )

@@ -58,7 +58,7 @@ def test_paperless_secrets_decrypt_with_its_metadata():
         "__key_size__": 32,
         "__salt_hex__": os.urandom(16).hex(),
     }
-    token = paperless_fernet(PASSPHRASE, crypto).encrypt("imap secret".encode()).hex()
+    token = paperless_fernet(PASSPHRASE, crypto).encrypt(b"imap secret").hex()
     metadata = {"version": "3.0.5", "__crypto__": crypto}
     assert encryption_parameters(metadata) is crypto
     assert SecretCipher.from_metadata(PASSPHRASE, metadata).decrypt(token) == "imap secret"

@@ -88,6 +88,11 @@ class ArchiveExporter:
         options.validate()
         self.check_target()
         if options.passphrase is not None:
+            if not self.plan.secrets:
+                raise UsageError(
+                    "--passphrase encrypts the secret fields the export plan names, and this "
+                    "site's plan names none: drop --passphrase."
+                )
             self.cipher = SecretCipher.from_passphrase(options.passphrase)
         else:
             self.warn_about_plaintext_secrets()

@@ -163,7 +163,9 @@ class ArchiveExporter:
         options = self.options
         if options.use_filename_format and not self.plan.filename_format:
             raise UsageError(
-                "--use-filename-format needs a filename format: set EXPORTER_FILENAME_FORMAT."
+                "--use-filename-format needs a filename format, and this site's export plan "
+                "has none: set EXPORTER_FILENAME_FORMAT (in a paperless-ngx site, export "
+                "without --use-filename-format; its storage path templates are not reproduced)."
             )
         target = options.target
         if options.stdout is not None or target is None:

@@ -1,0 +1,1 @@
+"""Deterministic, adversarial seed data for the schema twin (``manage.py seed_twin``)."""

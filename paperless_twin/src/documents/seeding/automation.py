@@ -128,7 +128,8 @@ def seed_runs_and_tasks(texts: Texts, workflows: list[Workflow], documents: list
             workflow=workflows[index % len(workflows)], type=1 + index % 4, document=document,
             run_at=texts.moment(),
         )
-    WorkflowRun.objects.create(workflow=workflows[0], type=None, document=None)
+    WorkflowRun.objects.create(workflow=workflows[0], type=None, document=None,
+                               run_at=texts.moment())
     users = list(User.objects.order_by("pk"))
     for index in range(8):
         done = texts.moment()
@@ -148,6 +149,7 @@ def seed_runs_and_tasks(texts: Texts, workflows: list[Workflow], documents: list
         ProcessedMail.objects.create(
             owner=rule.owner, rule=rule, folder=rule.folder, uid=str(1000 + index),
             uid_validity=None if index % 2 else "12345", subject=f"Invoice {texts.fragment()}",
-            received=texts.moment(), status="SUCCESS" if index % 3 else "FAILED",
+            received=texts.moment(), processed=texts.moment(),
+            status="SUCCESS" if index % 3 else "FAILED",
             error=None if index % 3 else "Traceback…\n  \"boom\"",
         )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
+
+from django.conf import settings
+
 
 def register_audited_models() -> None:
     """Register paperless's audited models with django-auditlog (once per process)."""
@@ -25,3 +29,15 @@ def register_audited_models() -> None:
     auditlog.register(Note)
     auditlog.register(CustomField)
     auditlog.register(CustomFieldInstance)
+
+
+def acting_as(user: object | None, **request: object) -> AbstractContextManager:
+    """Attribute audit-log entries made inside the block to ``user`` (and request details).
+
+    Without the audit log, or without a user, the block runs unattributed.
+    """
+    if user is None or not getattr(settings, "AUDIT_LOG_ENABLED", False):
+        return nullcontext()
+    from auditlog.context import set_actor
+
+    return set_actor(user, **request)

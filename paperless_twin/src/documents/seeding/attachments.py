@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from auditlog.context import set_actor
 from guardian.shortcuts import assign_perm
 
+from documents.auditing import acting_as
 from documents.models import (
     CustomFieldInstance,
     Document,
@@ -161,7 +161,7 @@ def trash_and_edit(texts: Texts, people: People, documents: list[Document]) -> l
     """Edit some documents (audit-log updates with an actor) and trash others; return trashed."""
     rng = texts.rng
     alice = people.by_name("alice")
-    with set_actor(alice, remote_addr="2001:db8::1", remote_port=443):
+    with acting_as(alice, remote_addr="2001:db8::1", remote_port=443):
         for document in documents[5::8]:
             document.title = document.title  # unchanged: the log records the other edits
             document.page_count = (document.page_count or 0) + 1

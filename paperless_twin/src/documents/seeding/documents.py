@@ -9,12 +9,11 @@ agree: each name is unique except a few exact duplicates of the same extension (
 from __future__ import annotations
 
 import datetime
-from contextlib import nullcontext
 from dataclasses import dataclass
 
-from auditlog.context import set_actor
 from pathvalidate import sanitize_filename
 
+from documents.auditing import acting_as
 from documents.models import Correspondent, Document
 from documents.seeding import files
 from documents.seeding.objects import Catalogue
@@ -111,7 +110,7 @@ def seed_documents(texts: Texts, people: People, cat: Catalogue, plans: list[Pla
         owner = rng.choice([None, *people.users])
         content = "" if index % 11 == 4 else texts.content()
         added = texts.moment()
-        with set_actor(owner) if owner is not None and index % 3 else nullcontext():
+        with acting_as(owner if index % 3 else None):
             document = Document.objects.create(
                 owner=owner, correspondent=plan.correspondent,
                 storage_path=rng.choice([None, *cat.storage_paths]), title=plan.title,

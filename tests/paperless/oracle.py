@@ -26,6 +26,8 @@ from pathlib import Path, PurePosixPath
 
 #: Users paperless-ngx leaves out of its exports (and, in 3.x, the rows that belong to them).
 EXCLUDED_USERS = ["consumer", "AnonymousUser"]
+#: paperless-ngx's default --batch-size: rows per chunk of its section iterators.
+BATCH_SIZE = 500
 #: Secret fields, by model label.
 SECRETS = {
     "paperless_mail.mailaccount": ("password", "refresh_token"),
@@ -272,7 +274,9 @@ def build_records(options: argparse.Namespace) -> tuple[list[dict], dict[str, st
     records: list[dict] = []
     sources: dict[str, str] = {}
     for section in plan:
-        objects = list(queryset(section))
+        # Read as paperless-ngx reads (a chunked iterator: a server-side cursor on PostgreSQL,
+        # whose plan, and so the order of ties, can differ from a plain query's).
+        objects = list(queryset(section).iterator(chunk_size=BATCH_SIZE))
         for obj, record in zip(objects, serialize(objects), strict=True):
             if section.key == "documents":
                 extra = names.document(obj, not options.no_thumbnail, not options.no_archive)

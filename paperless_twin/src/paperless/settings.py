@@ -91,6 +91,10 @@ INSTALLED_APPS = [
 if AUDIT_LOG_ENABLED:
     INSTALLED_APPS.append("auditlog")
 INSTALLED_APPS += _env_list("PAPERLESS_APPS")
+# paperless-ngx has no such setting; the twin takes one from the environment so that tests can
+# pin the exporter's plan (EXPORTER_PLAN=exporter.paperless.build_plan_2x). Unset: no setting.
+if os.environ.get("EXPORTER_PLAN"):
+    EXPORTER_PLAN = os.environ["EXPORTER_PLAN"]
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -79,8 +79,9 @@ class DocumentFileInfo:
     archive_checksum: str | None
     #: Extension of the original, with its dot (".pdf").
     original_extension: str
-    #: Values of the default export name: "created", "correspondent", "title".
-    #: With --use-filename-format every key is a placeholder of the format.
+    #: Values of the default export name: "created", "correspondent", "title"; or, when it
+    #: holds a "default_name", that text (sanitised) instead of "<created> <correspondent>
+    #: <title>". With --use-filename-format every key is a placeholder of the format.
     name_values: Mapping[str, Any]
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from exporter.errors import UsageError
-from exporter.export.naming import default_stem, format_stem
+from exporter.export.naming import STEM_MAX_BYTES, default_stem, format_stem, sanitize_component
 from exporter.export.problems import FileProblemStop, file_problem
 from exporter.export.unique_names import UniqueNameRegistry, claim_document_names
 from exporter.format import (
@@ -98,6 +98,9 @@ class DocumentNamer:
                     f"The filename format {self.filename_format!r} "
                     f"(EXPORTER_FILENAME_FORMAT) cannot be used: {exc}"
                 ) from None
+        elif values.get("default_name") is not None:
+            # The site's own default name (paperless-ngx's str(document)), made safe.
+            stem = sanitize_component(values["default_name"], max_bytes=STEM_MAX_BYTES)
         else:
             stem = default_stem(values["created"], values["correspondent"], values["title"])
         # All four names of the document are checked, so no file lands on another's.

@@ -25,6 +25,7 @@ __all__ = [
     "DOCUMENT_COLUMNS",
     "FILE_TYPES",
     "bundle_files",
+    "default_name",
     "describe_document",
     "document_files",
     "file_destinations",
@@ -98,6 +99,18 @@ def _sha256(checksum: str | None) -> str | None:
     return checksum if checksum and len(checksum) == _SHA256_HEX else None
 
 
+def default_name(created: Any, correspondent: str | None, title: str | None) -> str:
+    """paperless-ngx's name of a document (``str(document)``): the created date, then the
+    correspondent's name if it has one (an empty name still adds its space), then the title
+    if it is not empty."""
+    name = created.isoformat()
+    if correspondent is not None:
+        name += f" {correspondent}"
+    if title:
+        name += f" {title}"
+    return name
+
+
 def describe_document(pk: Any, row: Mapping[str, Any]) -> DocumentFileInfo:
     """A document's files and the values of its export name, from its ``DOCUMENT_COLUMNS``."""
     created = row["created"]
@@ -110,6 +123,7 @@ def describe_document(pk: Any, row: Mapping[str, Any]) -> DocumentFileInfo:
         # paperless names the export by the mime type's extension, not the file's.
         original_extension=file_type(row["mime_type"]),
         name_values={
+            "default_name": default_name(created, row["correspondent__name"], row["title"]),
             "created": created.isoformat(),
             "created_year": f"{created.year:04}",
             "created_month": f"{created.month:02}",

@@ -18,6 +18,8 @@ from tests.paperless.compare import assert_files_copied, assert_same_bytes, expo
 # on the pass's server, and row order and collation are the database's.
 pytestmark = pytest.mark.django_db
 
+#: The list of files an export of ours leaves in its target (not part of paperless's format).
+OUR_FILE_LIST = ".document_exporter-files"
 PLAN_2X = {"EXPORTER_PLAN": "exporter.paperless.build_plan_2x"}
 
 
@@ -58,10 +60,12 @@ def export(twin, target: Path, *args: str, env: dict[str, str] | None = None) ->
     return (target / "manifest.json").read_bytes()
 
 
-def assert_no_files(target: Path) -> None:
-    """A --data-only export wrote its two JSON files and nothing else."""
-    written = sorted(p.relative_to(target).as_posix() for p in target.rglob("*"))
-    assert written == ["manifest.json", "metadata.json"], written
+def assert_no_files(target: Path, manifest: bytes) -> None:
+    """A --data-only export wrote its JSON files (and our file list, docs/exporting.md "What
+    -d removes") but none of the files its manifest names."""
+    written = {p.relative_to(target).as_posix() for p in target.rglob("*")}
+    assert written - {OUR_FILE_LIST} == {"manifest.json", "metadata.json"}, written
+    assert not written & set(exported_names(manifest))
 
 
 @pytest.mark.parametrize("data_only", [False, True], ids=["files", "data-only"])
@@ -73,7 +77,7 @@ def test_3x_export_is_paperless_bytes(twin, expected, tmp_path, layout, data_onl
     oracle_manifest, sources = expected(3, layout)
     assert_same_bytes(manifest, oracle_manifest)
     if data_only:
-        assert_no_files(target)
+        assert_no_files(target, manifest)
     else:
         assert_files_copied(target, exported_names(manifest), sources)
 

@@ -265,10 +265,12 @@ def serialize_queryset_batched(
 def _django_batches(
     queryset: QuerySet, batch_size: int, extra: Sequence[str]
 ) -> Iterator[tuple[list[Record], list[tuple]]]:
-    """Django's serializer over model instances, a batch at a time, M2M prefetched per batch."""
-    meta = queryset.model._meta.concrete_model._meta
-    m2m_names = [f.name for f in meta.local_many_to_many if f.serialize]
-    instances = queryset.prefetch_related(*m2m_names).iterator(chunk_size=batch_size)
+    """Django's serializer over model instances, a batch at a time.
+
+    Without prefetching: a prefetched many-to-many list is one query for the batch, whose order
+    for rows that tie under the related ordering is not the serializer's own query's.
+    """
+    instances = queryset.iterator(chunk_size=batch_size)
     while batch := list(islice(instances, batch_size)):
         extras: list[tuple] = []
         if extra:

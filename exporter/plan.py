@@ -112,6 +112,10 @@ class ExportPlan:
     #: Models whose rows migrations create (content types, permissions): an import replaces
     #: them with the export's rows instead of refusing a database that has them.
     replace_on_import: tuple[str, ...] = ("contenttypes.contenttype", "auth.permission")
+    #: Rows migrations create that an import keeps, and that do not make a database count as
+    #: not empty: model label -> filter() arguments selecting them (paperless-ngx's own users,
+    #: which its exports leave out).
+    kept_on_import: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: The manifest layout an export uses unless told otherwise: "classic" or "flat" (see
     #: :mod:`exporter.writing.layouts`).
     manifest_layout: str = "classic"

@@ -18,7 +18,7 @@ from django.apps import apps
 from django.conf import settings
 
 from exporter.paperless.files import document_files
-from exporter.paperless.sections import sections_2x, sections_3x
+from exporter.paperless.sections import EXCLUDED_USERNAMES, sections_2x, sections_3x
 from exporter.plan import ExportPlan
 
 __all__ = [
@@ -77,6 +77,14 @@ def _plan(sections, layout: str, version: str) -> ExportPlan:
         manifest_layout=layout,
         site_version=version,
         encryption_format="paperless",
+        # What `migrate` creates: content types, permissions and the configuration singleton
+        # are replaced by the export's; paperless's own users (not exported) stay.
+        replace_on_import=(
+            "contenttypes.contenttype",
+            "auth.permission",
+            "paperless.applicationconfiguration",
+        ),
+        kept_on_import={"auth.user": {"username__in": EXCLUDED_USERNAMES}},
     )
 
 

@@ -307,7 +307,9 @@ class ArchiveImporter(FileStage):
             model = section.queryset().model
             if model._meta.label_lower in self.plan.replace_on_import:
                 continue
-            count = model._base_manager.using(self.options.using).count()
+            rows = model._base_manager.using(self.options.using)
+            kept = self.plan.kept_on_import.get(model._meta.label_lower)
+            count = (rows.exclude(**kept) if kept else rows).count()
             if count:
                 raise ImportFailed(
                     f"The database is not empty: {model._meta.label_lower} has {count} rows. "

@@ -3,7 +3,9 @@
 Django's serializer runs, per object, ``getattr(obj, field.name).only("pk")``: the related
 model's default manager and its ``Meta.ordering``. We get the same lists for a whole batch from
 the auto-created through table, ordered by source, then the related model's ordering, then the
-related key (which only breaks ties that Django leaves to the query plan).
+related key. Where two related rows tie under that ordering, Django's order is the query
+plan's, which a batched query cannot reproduce: such a row's list is read again with Django's
+own query (``BatchedM2MQuery``), so that it is exactly the serializer's.
 
 Two strategies, one interface (``ids_for(batch_pks) -> {pk: [ids]}``):
 
@@ -16,7 +18,7 @@ Two strategies, one interface (``ids_for(batch_pks) -> {pk: [ids]}``):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import groupby
+from itertools import groupby, pairwise
 from operator import itemgetter
 from typing import Any
 
@@ -46,11 +48,14 @@ class M2MPlan:
         if type(manager).get_queryset is not models.Manager.get_queryset:
             raise NotReproducible(f"{related.__name__}'s default manager filters its rows")
         self.name = field.name
+        self.model = field.model
         self.through = through
         self.source = field.m2m_field_name()
         self.target = field.m2m_reverse_field_name()
         self.convert = value_converter(related._meta.pk)
         ordering = []
+        #: The related model's ordering values, read with each link to find ties.
+        self.order_values: list[str] = []
         for item in related._meta.ordering:
             if not isinstance(item, str) or item == "?":
                 raise NotReproducible(f"{related.__name__}'s ordering {item!r} is an expression")
@@ -59,16 +64,29 @@ class M2MPlan:
             if name == "pk":
                 name = related._meta.pk.name
             ordering.append(f"{'-' if descending else ''}{self.target}__{name}")
+            self.order_values.append(f"{self.target}__{name}")
         self.ordering = [f"{self.source}_id", *ordering, f"{self.target}_id"]
 
-    def queryset(self, using: str, sources: Iterable[Any] | QuerySet) -> QuerySet:
-        """The (source id, target id) links of ``sources``, in the serializer's order."""
+    def queryset(
+        self, using: str, sources: Iterable[Any] | QuerySet, *, order_values: bool = False
+    ) -> QuerySet:
+        """The (source id, target id) links of ``sources``, in the serializer's order; with
+        ``order_values``, each followed by the related row's ordering values."""
+        extra = self.order_values if order_values else ()
         return (
             self.through._base_manager.using(using)
             .filter(**{f"{self.source}__in": sources})
             .order_by(*self.ordering)
-            .values_list(f"{self.source}_id", f"{self.target}_id")
+            .values_list(f"{self.source}_id", f"{self.target}_id", *extra)
         )
+
+    def serializer_ids(self, source_pk: Any, using: str) -> list:
+        """The target ids of one source row, by the query Django's serializer runs."""
+        instance = self.model(pk=source_pk)
+        instance._state.db = using
+        related = getattr(instance, self.name).select_related(None).only("pk")
+        ids = [obj.pk for obj in related.iterator()]
+        return ids if self.convert is None else list(map(self.convert, ids))
 
     def group(self, rows: Iterable[tuple[Any, Any]]) -> dict[Any, list]:
         """Target ids by source, in row order. The rows come sorted by source, so each source's
@@ -108,10 +126,21 @@ class BatchedM2MQuery:
         if sql is not None and _all_ints(pks):
             with connections[self.using].cursor() as cursor:
                 cursor.execute(sql, pks)
-                return self.plan.group(cursor.fetchall())
-        queryset = self.plan.queryset(self.using, pks)
+                return self._without_ties(cursor.fetchall())
+        queryset = self.plan.queryset(self.using, pks, order_values=True)
         self._remember(queryset, pks)
-        return self.plan.group(queryset)
+        return self._without_ties(list(queryset))
+
+    def _without_ties(self, rows: list[tuple]) -> dict[Any, list]:
+        """The links grouped by source; a source whose related rows tie under the ordering
+        gets its list from the serializer's own query instead."""
+        grouped = self.plan.group(rows)
+        if not self.plan.order_values:
+            return grouped
+        tied = {a[0] for a, b in pairwise(rows) if a[0] == b[0] and a[2:] == b[2:]}
+        for source in tied:
+            grouped[source] = self.plan.serializer_ids(source, self.using)
+        return grouped
 
     def _remember(self, queryset: QuerySet, pks: list) -> None:
         if not _all_ints(pks):

@@ -130,7 +130,26 @@ def test_import_without_passphrase_is_refused(empty_twin, paperless_export):
     assert probe(empty_twin, "snapshot") == before
 
 
-def test_import_with_passphrase_restores_plaintext(empty_twin, paperless_export, plaintext):
+CONSUMER_PK = (
+    "from django.contrib.auth.models import User; "
+    "print(User.objects.get(username='consumer').pk)"
+)
+
+
+def test_import_with_passphrase_restores_plaintext(twin, empty_twin, paperless_export, plaintext):
+    # The seeded archive has paperless's own `consumer` user, as installations with the old
+    # migration history do; its rows are not exported, but rows pointing at it are (facts 3.2),
+    # so the target must have it too, as the new installation of such a user has it.
+    consumer = twin.manage("shell", "--no-imports", "-c", CONSUMER_PK)
+    assert consumer.returncode == 0, consumer.stderr
+    created = empty_twin.manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create(pk={int(consumer.stdout)}, username='consumer')",
+    )
+    assert created.returncode == 0, created.stderr
     done = empty_twin.manage(
         "streaming_importer",
         str(paperless_export),

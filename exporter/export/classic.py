@@ -53,10 +53,9 @@ class ClassicExporter(ArchiveExporter):
         manifest: list[dict] = []
         documents: list[dict] = []
         for section in plan.sections:
-            if options.split_manifest and section.key in plan.split_by_document:
-                continue
             records = [
-                self.encrypt_secrets(r) for r in serializers.serialize("python", section.queryset())
+                self.encrypt_secrets(r)
+                for r in serializers.serialize("python", self.main_manifest_rows(section))
             ]
             self.summary.records[section.key] += len(records)
             if section.files is not None:

@@ -25,6 +25,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from django.apps import apps
+from django.db.models import QuerySet
 
 from exporter import __version__, interrupts
 from exporter.encryption import (
@@ -240,6 +241,16 @@ class ArchiveExporter:
         if not options.data_only:
             self.copier.copy(sink, record, files)
         return names
+
+    def main_manifest_rows(self, section: Section) -> QuerySet:
+        """The rows of ``section`` for the main manifest: all of them; with split manifests,
+        of a split section only those that point at no document, which no document's manifest
+        holds (paperless-ngx loses them)."""
+        queryset = section.queryset()
+        fk_name = self.plan.split_by_document.get(section.key)
+        if self.options.split_manifest and fk_name is not None:
+            return queryset.filter(**{f"{fk_name}__isnull": True})
+        return queryset
 
     def export_attached_files(
         self, sink: ExportSink, section: Section, record: dict[str, Any]

@@ -29,13 +29,10 @@ class StreamingExporter(ArchiveExporter):
     def write_export(self, sink: ExportSink) -> None:
         """Stream every section into the manifest (or the split manifests), in plan order."""
         plan, options = self.plan, self.options
-        split = options.split_manifest
         entry = sink.open_json(MANIFEST, compare=options.compare_json)
         manifest = ManifestStreamWriter(entry, checksum=False, layout=self.layout)
         for section in plan.sections:
-            if split and section.key in plan.split_by_document:
-                continue
-            queryset = section.queryset()
+            queryset = self.main_manifest_rows(section)
             if section.key == plan.documents_key:
                 self.write_documents(sink, manifest, queryset)
                 continue

@@ -13,6 +13,7 @@ reported again as missing or damaged.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -286,8 +287,17 @@ class ExportVerifier(FileChecks):
         if self.unreadable:
             # The records after the damage were never read: what points at them is not lost.
             return
+        left_out: Counter = Counter()
         for model, pk, origin in self.ledger.dangling():
+            if model in self.plan.kept_on_import:
+                left_out[model, pk] += 1
+                continue
             self.report.problem(f"{origin}: points to {model} pk={pk}, which is not exported.")
+        for (model, pk), count in left_out.items():
+            self.report.warnings.append(
+                f"{count} records point to {model} pk={pk}, a row of the site's own that its "
+                "exports leave out: the database this export is imported into must have it."
+            )
 
     def check_leftovers(self) -> None:
         """Warn of every file of the export that no record names."""
@@ -303,11 +313,14 @@ class ExportVerifier(FileChecks):
         """The database's records in ``manifest.json``'s order, as the export would write them."""
         split = self.contents.get("split_manifest", False)
         for section in self.plan.sections:
-            if split and (
-                section.key in self.plan.split_by_document or section.key == self.plan.documents_key
-            ):
+            queryset = section.queryset()
+            fk_name = self.plan.split_by_document.get(section.key)
+            if split and section.key == self.plan.documents_key:
                 continue
-            for batch in django_record_batches(section.queryset()):
+            if split and fk_name is not None:
+                # What no document's manifest holds stays in the main one.
+                queryset = queryset.filter(**{f"{fk_name}__isnull": True})
+            for batch in django_record_batches(queryset):
                 yield from batch
 
     def db_record(self, model, pk) -> dict[str, Any] | None:

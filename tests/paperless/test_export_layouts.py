@@ -125,3 +125,33 @@ def test_seed_exercises_the_version_rules(expected):
         "socialaccount.socialtoken"
     )
     assert models_3x[-1] == "documents.sharelinkbundle"
+
+
+def test_verify_export_accepts_paperless_exports(twin, tmp_path):
+    """Both layouts, a zip with split manifests and bundles: verified against the database.
+    References to paperless's own users (left out, as paperless leaves them out) are warned
+    of, not problems."""
+    flat, zipped = tmp_path / "flat", tmp_path / "zipped"
+    export(twin, flat)
+    zipped.mkdir()
+    done = twin.manage("streaming_exporter", str(zipped), "--stream", "-z", "-sm")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for source in (flat, next(zipped.glob("*.zip"))):
+        done = twin.manage("verify_export", str(source), "--against-db")
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output
+        assert "a row of the site's own that its exports leave out" in output
+
+
+def test_split_manifests_keep_notes_of_no_document(twin, tmp_path):
+    """paperless-ngx drops them with -sm; ours keeps them in the main manifest."""
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    notes = [
+        r
+        for r in json.loads(export(twin, whole, "--data-only"))
+        if r["model"] == "documents.note"
+    ]
+    orphans = [r for r in notes if r["fields"]["document"] is None]
+    assert orphans
+    main = json.loads(export(twin, split, "--data-only", "-sm"))
+    assert [r for r in main if r["model"] == "documents.note"] == orphans

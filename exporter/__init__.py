@@ -3,8 +3,9 @@
 The public API, importable from ``exporter``:
 
 - What to export: :class:`ExportPlan` of :class:`Section` s, with :class:`DocumentFiles`
-  describing each document's files as a :class:`DocumentFileInfo`; :func:`load_plan` reads the
-  site's plan from the ``EXPORTER_PLAN`` setting.
+  describing each document's files as a :class:`DocumentFileInfo` and :class:`AttachedFile`
+  the files other records carry; :func:`load_plan` reads the site's plan from the
+  ``EXPORTER_PLAN`` setting (in a paperless-ngx site, ``exporter.paperless`` ships one).
 - Exporting: :class:`StreamingExporter` (flat memory) or :class:`ClassicExporter` (the
   reference), each run with :class:`ExportOptions` and returning an :class:`ExportSummary`.
 - Rows to records: a QuerySet as batches of Django "python"-serializer records, equal to
@@ -13,7 +14,9 @@ The public API, importable from ``exporter``:
   :func:`serialize_queryset_batched` is either with a flag, :func:`iter_record_batches` the
   general form. ``DEFAULT_BATCH_SIZE`` and ``MAX_BATCH_SIZE`` bound a batch,
   :func:`validate_batch_size` checks one.
-- Records to bytes: :class:`ManifestStreamWriter` writes a manifest one record at a time.
+- Records to bytes: :class:`ManifestStreamWriter` writes a manifest one record at a time, in
+  a :class:`ManifestLayout`: ``CLASSIC`` (records inside the array) or ``FLAT`` (records at
+  the top level, as paperless-ngx 3.x writes them).
 - Where an export goes: :class:`ExportSink`, implemented by :class:`DirectorySink` and
   :class:`ZipSink`; a sink raises :class:`SinkWriteError` (naming the file it was writing)
   and :class:`SourceChanged` (a file without the checksum it was given).
@@ -44,6 +47,7 @@ _MODULES = {
     "Section": "exporter.plan",
     "DocumentFiles": "exporter.plan",
     "DocumentFileInfo": "exporter.plan",
+    "AttachedFile": "exporter.plan",
     "load_plan": "exporter.plan",
     "ExportOptions": "exporter.export.options",
     "ExportSummary": "exporter.export.options",
@@ -58,6 +62,9 @@ _MODULES = {
     "MAX_BATCH_SIZE": "exporter.batches",
     "validate_batch_size": "exporter.batches",
     "ManifestStreamWriter": "exporter.stream_writer",
+    "ManifestLayout": "exporter.writing.layouts",
+    "CLASSIC": "exporter.writing.layouts",
+    "FLAT": "exporter.writing.layouts",
     "ExportSink": "exporter.sinks.base",
     "DirectorySink": "exporter.sinks.directory",
     "ZipSink": "exporter.sinks.zipped",

@@ -57,7 +57,9 @@ class ManifestLayout:
         return self.opening + self.separator.join(parts) + self.closing
 
 
+#: One json.dumps of the whole list: Django's dumpdata, paperless-ngx up to 2.x.
 CLASSIC = ManifestLayout("classic", b"[\n", b",\n", b"\n]", b"[]", nested=True)
+#: Records at depth 0, joined by ",\n": paperless-ngx 3.x.
 FLAT = ManifestLayout("flat", b"[", b",\n", b"\n]", b"[\n]", nested=False)
 #: Every layout by name.
 LAYOUTS = {layout.name: layout for layout in (CLASSIC, FLAT)}

@@ -25,6 +25,8 @@ __all__ = [
     "SPLIT_SUFFIX",
     "THUMBNAIL_NAME_KEY",
     "TOOL_PREFIX",
+    "MD5_HEX_DIGITS",
+    "checksum_hasher",
     "is_file_name_key",
     "is_tool_file",
     "target_lock_path",
@@ -53,6 +55,19 @@ FILE_FOLDERS = {
 #: Top-level names the exporter keeps for itself (its commit journal, its file list, its run
 #: marker): never export data, never reported as files that no record names.
 TOOL_PREFIX = ".document_exporter-"
+
+
+#: The length of an md5 hex digest. Archives of older versions (paperless-ngx 2.x, and files a
+#: 3.x migration could not read again) record md5 checksums, not sha256.
+MD5_HEX_DIGITS = 32
+
+
+def checksum_hasher(checksum: str | None) -> Any:
+    """A new hash object of the algorithm ``checksum`` (a hex digest the database records)
+    was made with: md5 for 32 hex digits, sha256 otherwise (and when there is none)."""
+    if checksum is not None and len(checksum) == MD5_HEX_DIGITS:
+        return hashlib.md5(usedforsecurity=False)
+    return hashlib.sha256()
 
 
 def is_file_name_key(key: str) -> bool:

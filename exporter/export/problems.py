@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from exporter.format import FileProblem
+from exporter.format import FileProblem, checksum_hasher
 from exporter.sinks.errors import SourceChanged
 
 __all__ = ["FileProblemStop", "file_problem"]
@@ -40,6 +40,7 @@ def file_problem(
     or "archive"; its export name ``relpath``) that could not be copied; None if it is not the
     file's fault (a full disk, an unwritable target) and the run must stop."""
     if isinstance(exc, SourceChanged):
+        algorithm = checksum_hasher(exc.expected).name
         try:
             modified = os.stat(source).st_mtime
         except OSError:
@@ -48,7 +49,7 @@ def file_problem(
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(modified))
             what, detail = (
                 "damaged",
-                f"{source} is damaged: its sha256 is {exc.actual}, but the database "
+                f"{source} is damaged: its {algorithm} is {exc.actual}, but the database "
                 f"recorded {exc.expected}, and the file was last modified on {when}, "
                 "before this export began (bit rot or a disk fault, not a change). "
                 "Restore it from an older backup that verifies, and check the disk.",
@@ -56,7 +57,7 @@ def file_problem(
         else:
             what, detail = (
                 "changed",
-                f"{source} changed during the export: its sha256 is now {exc.actual}, the "
+                f"{source} changed during the export: its {algorithm} is now {exc.actual}, the "
                 f"database said {exc.expected} when the export began; something replaced "
                 f"it without taking the media lock {media_lock}: run the export "
                 "again.",

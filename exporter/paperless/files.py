@@ -59,9 +59,6 @@ DOCUMENT_COLUMNS = (
 BUNDLE_NAME_KEY = "__exported_share_link_bundle_name__"
 BUNDLE_FOLDER = "share_link_bundles"
 
-# The length of a sha256 hex digest: older paperless versions recorded md5 digests (32), and a
-# migrated database can hold both.
-_SHA256_HEX = 64
 
 
 def file_type(mime_type: str | None) -> str:
@@ -94,11 +91,6 @@ def archive_path(archive_filename: str | None) -> Path | None:
     return _media("ARCHIVE_DIR") / archive_filename
 
 
-def _sha256(checksum: str | None) -> str | None:
-    # An md5 digest cannot verify a copy by sha256: such files are copied unverified.
-    return checksum if checksum and len(checksum) == _SHA256_HEX else None
-
-
 def default_name(created: Any, correspondent: str | None, title: str | None) -> str:
     """paperless-ngx's name of a document (``str(document)``): the created date, then the
     correspondent's name if it has one (an empty name still adds its space), then the title
@@ -118,8 +110,10 @@ def describe_document(pk: Any, row: Mapping[str, Any]) -> DocumentFileInfo:
         source=source_path(pk, row["filename"], row["mime_type"]),
         thumbnail=thumbnail_path(pk),
         archive=archive_path(row["archive_filename"]),
-        checksum=_sha256(row["checksum"]),
-        archive_checksum=_sha256(row["archive_checksum"]),
+        # sha256 in 3.x, md5 in 2.x (and where a 3.x migration could not read a file again):
+        # copies are checked against either.
+        checksum=row["checksum"] or None,
+        archive_checksum=row["archive_checksum"] or None,
         # paperless names the export by the mime type's extension, not the file's.
         original_extension=file_type(row["mime_type"]),
         name_values={

@@ -10,7 +10,6 @@ directory that already holds files.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 from exporter import interrupts
 from exporter.errors import ImportFailed
-from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
+from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY, checksum_hasher
 from exporter.readback.source import CHUNK
 from exporter.sinks.files import (
     NAME_MAX,
@@ -199,13 +198,13 @@ class FileStage:
         checking its sha256; skip it if ``destination`` already has those bytes."""
         if checksum is None:
             checksum, _ = self.source.sha256(name)
-        if destination.is_file() and sha256_of(destination) == checksum:
+        if destination.is_file() and sha256_of(destination, like=checksum) == checksum:
             self.summary.files_skipped += 1
             return
         destination.parent.mkdir(parents=True, exist_ok=True)
         # Registered before it exists: a signal landing anywhere from here on cannot leak it.
         temp, fd = create_temp(destination, register=self._temps.add)
-        digest = hashlib.sha256()
+        digest = checksum_hasher(checksum)
         try:
             with self.source.open(name) as src, os.fdopen(fd, "wb") as out:
                 while chunk := src.read(CHUNK):
@@ -221,7 +220,7 @@ class FileStage:
                     os.fsync(out.fileno())
             if digest.hexdigest() != checksum:
                 raise ChecksumMismatch(
-                    f"its sha256 is {digest.hexdigest()}, the manifest says {checksum}"
+                    f"its {digest.name} is {digest.hexdigest()}, the manifest says {checksum}"
                 )
             os.replace(temp, destination)
         except BaseException:
@@ -233,7 +232,8 @@ class FileStage:
         self.summary.bytes_copied += destination.stat().st_size
 
 
-def sha256_of(path: Path) -> str:
-    """The sha256 of the file at ``path``, read in chunks."""
+def sha256_of(path: Path, like: str | None = None) -> str:
+    """The sha256 of the file at ``path`` (with ``like``, a digest of ``like``'s algorithm),
+    read in chunks."""
     with open(path, "rb", buffering=0) as stream:
-        return file_sha256(stream, bytearray(CHUNK))
+        return file_sha256(stream, bytearray(CHUNK), like=like)

@@ -11,7 +11,6 @@ a commit that a killed exporter left half-done (:func:`exporter.sinks.journal.ro
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 from collections.abc import Iterator
@@ -21,7 +20,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from filelock import FileLock, Timeout
 
-from exporter.format import MANIFEST, SPLIT_SUFFIX, is_tool_file, target_lock_path
+from exporter.format import (
+    MANIFEST,
+    SPLIT_SUFFIX,
+    checksum_hasher,
+    is_tool_file,
+    target_lock_path,
+)
 from exporter.sinks import validate_relpath
 from exporter.sinks.files import lock_directory
 from exporter.sinks.journal import JournalError, roll_forward
@@ -78,9 +83,10 @@ class ExportSource:
             raise UnsafePath(f"unsafe file name {relpath!r} in the export: {exc}") from None
         return relpath
 
-    def sha256(self, relpath: str) -> tuple[str, int]:
-        """The file's sha256 and size, read in chunks."""
-        digest = hashlib.sha256()
+    def sha256(self, relpath: str, like: str | None = None) -> tuple[str, int]:
+        """The file's sha256 (with ``like``, a digest of ``like``'s algorithm: md5 for an md5
+        digest) and size, read in chunks."""
+        digest = checksum_hasher(like)
         size = 0
         with self.open(relpath) as stream:
             while chunk := stream.read(CHUNK):

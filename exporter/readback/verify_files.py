@@ -11,7 +11,13 @@ import zipfile
 import zlib
 from typing import Any
 
-from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY, is_file_name_key
+from exporter.format import (
+    ARCHIVE_NAME_KEY,
+    FILE_NAME_KEY,
+    THUMBNAIL_NAME_KEY,
+    checksum_hasher,
+    is_file_name_key,
+)
 
 __all__ = ["ZIP_ERRORS", "FileChecks", "describe_os_error"]
 
@@ -90,7 +96,7 @@ class FileChecks:
         if not self.checksums or checksum is None:
             return
         try:
-            digest, size = self.source.sha256(relpath)
+            digest, size = self.source.sha256(relpath, like=checksum)
         except (OSError, *ZIP_ERRORS) as exc:
             self.report.problem(
                 f"{where}: file {relpath} cannot be read: {describe_os_error(exc)}."
@@ -99,5 +105,6 @@ class FileChecks:
         self.report.bytes_hashed += size
         if digest != checksum and recorded is None:
             self.report.problem(
-                f"{where}: file {relpath} has sha256 {digest}, the record says {checksum}."
+                f"{where}: file {relpath} has {checksum_hasher(checksum).name} {digest}, the "
+                f"record says {checksum}."
             )

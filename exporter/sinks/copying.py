@@ -7,11 +7,11 @@ for one sink, and reports the bytes of each chunk it copies (progress and the si
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from exporter.format import checksum_hasher
 from exporter.sinks.errors import SourceChanged
 from exporter.sinks.files import file_sha256, iter_chunks, same_content
 
@@ -42,7 +42,7 @@ class ChunkCopier:
         :class:`SourceChanged`, naming ``path`` (the file ``reader`` reads), is raised at the
         end if they do not have it: the caller's clean-up of a failed copy then drops the copy.
         """
-        digest = hashlib.sha256() if sha256 is not None else None
+        digest = checksum_hasher(sha256) if sha256 is not None else None
         total = 0
         for chunk in iter_chunks(reader, self._buffer):
             write(chunk)
@@ -56,9 +56,10 @@ class ChunkCopier:
             raise SourceChanged(path, sha256, digest.hexdigest())
         return total
 
-    def sha256(self, file: BinaryIO) -> str:
-        """Return the sha256 hex digest of the rest of ``file``."""
-        return file_sha256(file, self._buffer)
+    def sha256(self, file: BinaryIO, like: str | None = None) -> str:
+        """Return the sha256 hex digest of the rest of ``file`` (with ``like``, a digest of
+        ``like``'s algorithm: md5 for an md5 digest)."""
+        return file_sha256(file, self._buffer, like=like)
 
     def same_content(self, path: Path, size: int, digest: str) -> bool:
         """Tell whether ``path`` is a regular file of ``size`` bytes with sha256 ``digest``."""

@@ -287,7 +287,7 @@ class DirectorySink(ExportSink):
             return False
         if sha256 is not None:
             with open(destination, "rb", buffering=0) as existing:
-                if self.copier.sha256(existing) != sha256.lower():
+                if self.copier.sha256(existing, like=sha256) != sha256.lower():
                     return False
         return True
 

@@ -43,7 +43,7 @@ class SourceChanged(ValueError):
     """
 
     def __init__(self, source: Path, expected: str, actual: str) -> None:
-        super().__init__(f"{source} has sha256 {actual}, expected {expected}")
+        super().__init__(f"{source} has checksum {actual}, expected {expected}")
         #: The document file that was being copied.
         self.source = source
         #: The sha256 the sink was told the file has.

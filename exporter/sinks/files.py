@@ -13,7 +13,6 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
-import hashlib
 import os
 import re
 import secrets
@@ -21,6 +20,8 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from exporter.format import checksum_hasher
 
 try:
     import fcntl
@@ -152,9 +153,11 @@ def iter_chunks(file: BinaryIO, buffer: bytearray) -> Iterator[memoryview]:
         yield view[:count]
 
 
-def file_sha256(file: BinaryIO, buffer: bytearray) -> str:
-    """Return the sha256 hex digest of the rest of ``file``, read in chunks."""
-    sha256 = hashlib.sha256()
+def file_sha256(file: BinaryIO, buffer: bytearray, like: str | None = None) -> str:
+    """Return the sha256 hex digest of the rest of ``file``, read in chunks; with ``like``, a
+    digest of the same algorithm as that one (md5 for an md5 digest, see
+    :func:`exporter.format.checksum_hasher`)."""
+    sha256 = checksum_hasher(like)
     for chunk in iter_chunks(file, buffer):
         sha256.update(chunk)
     return sha256.hexdigest()
@@ -170,7 +173,7 @@ def same_content(path: Path, size: int, digest: str, buffer: bytearray) -> bool:
     if not stat.S_ISREG(status.st_mode) or status.st_size != size:
         return False
     with open(path, "rb", buffering=0) as existing:
-        return file_sha256(existing, buffer) == digest
+        return file_sha256(existing, buffer, like=digest) == digest
 
 
 def fsync_directory(directory: Path) -> None:

@@ -57,7 +57,7 @@ class UnchangedCheck:
                 sha256 = self.copier.sha256(reader)
                 reader.seek(0)
             with open(destination, "rb", buffering=0) as existing:
-                return self.copier.sha256(existing) == sha256.lower()
+                return self.copier.sha256(existing, like=sha256) == sha256.lower()
         return self.same_mtime(status.st_mtime_ns, current.st_mtime_ns)
 
     def same_mtime(self, source_ns: int, destination_ns: int) -> bool:

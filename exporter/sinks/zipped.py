@@ -171,7 +171,7 @@ class ZipSink(ExportSink):
                 # An entry cannot be taken back out of the archive: a file whose bytes are not
                 # what the record says is found before any of it is written, so that the run
                 # can go on without it. The copy is hashed again on the way.
-                actual = self.copier.sha256(reader)
+                actual = self.copier.sha256(reader, like=sha256)
                 if actual != sha256:
                     raise SourceChanged(source, sha256, actual)
                 reader.seek(0)
@@ -198,7 +198,7 @@ class ZipSink(ExportSink):
                 old = previous.getinfo(relpath)
                 if sha256 is not None:
                     with previous.open(old) as member:
-                        if self.copier.sha256(member) != sha256.lower():
+                        if self.copier.sha256(member, like=sha256) != sha256.lower():
                             return False
             except (KeyError, OSError, zipfile.BadZipFile, zlib.error, EOFError):
                 return False

@@ -34,7 +34,7 @@ class ReadLedger:
             PRAGMA synchronous=OFF;
             CREATE TABLE record (model TEXT, pk TEXT, origin TEXT);
             CREATE TABLE ref (model TEXT, pk TEXT, origin TEXT);
-            CREATE TABLE name (relpath TEXT);
+            CREATE TABLE name (relpath TEXT, origin TEXT);
             """
         )
         self._pending: dict[str, list[tuple]] = {"record": [], "ref": [], "name": []}
@@ -51,9 +51,10 @@ class ReadLedger:
         if len(pending) >= _FLUSH_ROWS:
             self._flush("ref")
 
-    def add_name(self, relpath: str) -> None:
-        """Remember a file name a record claims, for :meth:`has_name`."""
-        self._add("name", (relpath,))
+    def add_name(self, relpath: str, origin: str | None = None) -> None:
+        """Remember a file name a record claims, for :meth:`has_name`; with ``origin`` (where
+        the record is), a file the export holds, for :meth:`shared_names`."""
+        self._add("name", (relpath, origin))
 
     def has_name(self, relpath: str) -> bool:
         """Whether a record claims the file name ``relpath``."""
@@ -68,6 +69,17 @@ class ReadLedger:
             "SELECT model, pk, origin FROM record AS later WHERE EXISTS ("
             " SELECT 1 FROM record AS earlier WHERE earlier.model = later.model"
             " AND earlier.pk = later.pk AND earlier.rowid < later.rowid)"
+            " ORDER BY rowid"
+        )
+
+    def shared_names(self) -> Iterator[tuple[str, str]]:
+        """Files the export holds that an earlier record named already: (relpath, origin of
+        the later record), in order."""
+        self._finish()
+        yield from self.db.execute(
+            "SELECT relpath, origin FROM name AS later WHERE origin IS NOT NULL AND EXISTS ("
+            " SELECT 1 FROM name AS earlier WHERE earlier.relpath = later.relpath"
+            " AND earlier.origin IS NOT NULL AND earlier.rowid < later.rowid)"
             " ORDER BY rowid"
         )
 

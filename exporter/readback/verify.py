@@ -278,9 +278,15 @@ class ExportVerifier(FileChecks):
     # -- whole export --------------------------------------------------------------------------
 
     def check_duplicates(self) -> None:
-        """Report every record whose model and pk an earlier record has."""
+        """Report every record whose model and pk an earlier record has, and every file an
+        earlier record names too."""
         for model, pk, origin in self.ledger.duplicates():
             self.report.problem(f"{origin}: duplicate pk {pk} for {model}.")
+        for relpath, origin in self.ledger.shared_names():
+            self.report.problem(
+                f"{origin}: names the file {relpath}, which an earlier record names too: the "
+                "export holds one of the two files, and an import would give both records it."
+            )
 
     def check_references(self) -> None:
         """Report every reference to a record that the export does not hold."""

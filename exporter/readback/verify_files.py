@@ -61,7 +61,7 @@ class FileChecks:
             if unsafe is not None:
                 self.report.problem(f"{where}: {unsafe}")
                 continue
-            self.ledger.add_name(relpath)
+            self.ledger.add_name(relpath, where if exported else None)
             if not exported:
                 continue  # --data-only, -na or -nt: named, deliberately not exported
             self.check_file(where, relpath, checksum)
@@ -75,7 +75,7 @@ class FileChecks:
                 if unsafe is not None:
                     self.report.problem(f"{where}: {unsafe}")
                     continue
-                self.ledger.add_name(relpath)
+                self.ledger.add_name(relpath, where if exported else None)
                 if exported:
                     self.check_file(where, relpath, None)
 

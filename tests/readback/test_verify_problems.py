@@ -226,3 +226,29 @@ def test_help_documents_the_exit_statuses(tmp_path):
     text = " ".join(done.stdout.split())
     assert "0 verified; 1 problems found" in text and "2 could not verify" in text
     assert "3 verified, except for problems the export itself recorded" in text
+
+
+def test_two_records_naming_one_file_is_a_problem(archive, tmp_path):
+    # As paperless-ngx's exporter writes it for two documents named alike but for their
+    # extensions: one thumbnail name for both.
+    target = export(tmp_path / "e")
+    changed = records(target)
+    first, second = [r for r in changed if r["model"] == "documents.document"][:2]
+    second[THUMBNAIL] = first[THUMBNAIL]
+    write_records(target, changed)
+    done = run_verify(target, data_dir=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert f"documents.document pk={second['pk']}): names the file {first[THUMBNAIL]}" in (
+        done.stderr
+    )
+    assert f"pk={first['pk']}): names the file" not in done.stderr
+
+
+def test_a_data_only_export_names_files_without_sharing_them(archive, tmp_path):
+    target = export(tmp_path / "e", "--data-only")
+    changed = records(target)
+    first, second = [r for r in changed if r["model"] == "documents.document"][:2]
+    second[THUMBNAIL] = first[THUMBNAIL]
+    write_records(target, changed)
+    done = run_verify(target, data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr

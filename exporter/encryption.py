@@ -112,11 +112,9 @@ class SecretCipher:
         """
         if not isinstance(metadata, Mapping):
             raise ValueError("The encryption metadata must be a JSON object.")
-        for key in (METADATA_KEY, PAPERLESS_METADATA_KEY):
-            nested = metadata.get(key)
-            if isinstance(nested, Mapping):
-                metadata = nested
-                break
+        nested = encryption_parameters(metadata)
+        if isinstance(nested, Mapping):
+            metadata = nested
         if "__key_algo__" in metadata or "__salt_hex__" in metadata:
             metadata = _from_paperless(metadata)
         for name in ("kdf", "iterations", "salt", "cipher", "encoding"):

@@ -127,6 +127,16 @@ class ExportPlan:
     #: object) or "paperless" (paperless-ngx's "__crypto__" object).
     encryption_format: str = "exporter"
 
+    def main_manifest_rows(self, section: Section, *, split: bool) -> QuerySet:
+        """The rows of ``section`` that ``manifest.json`` holds: all of them; with split
+        manifests (``split``), of a split section only those that point at no document, which
+        no document's manifest holds. The documents themselves are the caller's to leave out."""
+        queryset = section.queryset()
+        fk_name = self.split_by_document.get(section.key)
+        if split and fk_name is not None:
+            return queryset.filter(**{f"{fk_name}__isnull": True})
+        return queryset
+
     def section(self, key: str) -> Section:
         """The section with ``key``; KeyError if the plan has none."""
         for section in self.sections:

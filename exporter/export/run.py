@@ -243,14 +243,9 @@ class ArchiveExporter:
         return names
 
     def main_manifest_rows(self, section: Section) -> QuerySet:
-        """The rows of ``section`` for the main manifest: all of them; with split manifests,
-        of a split section only those that point at no document, which no document's manifest
-        holds (paperless-ngx loses them)."""
-        queryset = section.queryset()
-        fk_name = self.plan.split_by_document.get(section.key)
-        if self.options.split_manifest and fk_name is not None:
-            return queryset.filter(**{f"{fk_name}__isnull": True})
-        return queryset
+        """The rows of ``section`` for the main manifest (see
+        :meth:`ExportPlan.main_manifest_rows`; paperless-ngx loses those of no document)."""
+        return self.plan.main_manifest_rows(section, split=self.options.split_manifest)
 
     def export_attached_files(
         self, sink: ExportSink, section: Section, record: dict[str, Any]

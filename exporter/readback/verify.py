@@ -319,13 +319,9 @@ class ExportVerifier(FileChecks):
         """The database's records in ``manifest.json``'s order, as the export would write them."""
         split = self.contents.get("split_manifest", False)
         for section in self.plan.sections:
-            queryset = section.queryset()
-            fk_name = self.plan.split_by_document.get(section.key)
             if split and section.key == self.plan.documents_key:
                 continue
-            if split and fk_name is not None:
-                # What no document's manifest holds stays in the main one.
-                queryset = queryset.filter(**{f"{fk_name}__isnull": True})
+            queryset = self.plan.main_manifest_rows(section, split=split)
             for batch in django_record_batches(queryset):
                 yield from batch
 

@@ -176,14 +176,28 @@ class SpilledM2M:
     def __init__(self, plan: M2MPlan, queryset: QuerySet, batch_size: int) -> None:
         self.plan = plan
         self._spill = KeyedSpill("exporter-m2m-")
-        links = plan.queryset(queryset.db, queryset.order_by().values("pk"))
+        links = plan.queryset(
+            queryset.db, queryset.order_by().values("pk"), order_values=bool(plan.order_values)
+        )
+        tied: set = set()
+        previous = None
         for batch in iter_row_batches(links, max(batch_size, SPILL_MIN_FETCH_ROWS)):
-            self._spill.extend(batch)
+            for row in batch:
+                if previous is not None and row[0] == previous[0] and row[2:] == previous[2:]:
+                    tied.add(row[0])
+                previous = row
+            self._spill.extend(row[:2] for row in batch)
         self._spill.seal()
+        # Read now, before the row cursor streams: sources whose related rows tie under the
+        # ordering get the serializer's own lists (see BatchedM2MQuery).
+        self._exact = {source: plan.serializer_ids(source, queryset.db) for source in tied}
 
     def ids_for(self, pks: list) -> dict[Any, list]:
         """The target ids of each of ``pks`` that has links, by pk, read from the spill."""
-        return self.plan.group(self._spill.lookup(pks))
+        grouped = self.plan.group(self._spill.lookup(pks))
+        for pk in self._exact.keys() & grouped.keys():
+            grouped[pk] = self._exact[pk]
+        return grouped
 
     def close(self) -> None:
         """Remove the spill file."""

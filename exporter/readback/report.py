@@ -25,6 +25,9 @@ class VerifyReport:
     #: Problems beyond the first MAX_REPORTED are counted, not kept.
     more_problems: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: What was not checked, or differed harmlessly (a many-to-many list in another order):
+    #: worth knowing, never a reason to fail.
+    notes: list[str] = field(default_factory=list)
     #: The problems the export recorded itself (files it could not export), described.
     recorded: list[str] = field(default_factory=list)
     #: The export could not be verified at all (missing, unreadable, not an export): the

@@ -12,10 +12,8 @@ reported again as missing or damaged.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import ijson
@@ -29,13 +27,9 @@ from exporter.encryption import (
     decrypt_record,
     encryption_parameters,
 )
-from exporter.format import (
-    FILE_NAME_KEY,
-    MANIFEST,
-    METADATA,
-    is_file_name_key,
-)
+from exporter.format import FILE_NAME_KEY, MANIFEST, METADATA
 from exporter.plan import ExportPlan
+from exporter.readback.compare import DatabaseComparison
 from exporter.readback.ledger import ReadLedger
 from exporter.readback.loader import describe_unknown_fields, unknown_fields
 from exporter.readback.reading import (
@@ -48,21 +42,15 @@ from exporter.readback.reading import (
 from exporter.readback.report import VerifyReport
 from exporter.readback.source import ExportSource, MediaPaths
 from exporter.readback.verify_files import ZIP_ERRORS, FileChecks, describe_os_error
-from exporter.writing.encoding import classic_encode_record
-
-
-def read_back(db_record: dict[str, Any]) -> dict[str, Any]:
-    """A database record as ijson would read it from a manifest: encoded, floats as Decimal."""
-    return json.loads(classic_encode_record(db_record), parse_float=Decimal)
 
 
 class ExportVerifier(FileChecks):
     """Check one export against the site's plan; :meth:`run` returns a :class:`VerifyReport`.
 
     ``passphrase`` checks that every encrypted secret decrypts; ``against_db`` compares each
-    record with the database's current row; ``checksums=False`` checks that files exist
-    without hashing them. The source is read, never changed; the caller opens and closes it
-    (:func:`exporter.readback.source.open_export`).
+    record with the database's current row, by meaning (:mod:`exporter.readback.compare`);
+    ``checksums=False`` checks that files exist without hashing them. The source is read,
+    never changed; the caller opens and closes it (:func:`exporter.readback.source.open_export`).
     """
 
     def __init__(
@@ -90,6 +78,7 @@ class ExportVerifier(FileChecks):
         self._models: dict[str, type[models.Model] | None] = {}
         self._relations: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
         self.plan_models = {s.queryset().model._meta.label_lower for s in plan.sections}
+        self.comparison: DatabaseComparison | None = None
 
     def run(self) -> VerifyReport:
         """Read the whole export and report every problem found in it."""
@@ -110,6 +99,12 @@ class ExportVerifier(FileChecks):
         if not isinstance(self.contents, dict):
             self.contents = {}
         self.setup_cipher(metadata)
+        if self.against_db:
+            self.comparison = DatabaseComparison(
+                report,
+                secrets=self.plan.secrets,
+                encrypted=self.cipher is None and encryption_parameters(metadata) is not None,
+            )
         self.read_recorded(metadata)
         if not self.source.exists(MANIFEST):
             report.fatal(f"{MANIFEST} is missing from {self.source.location}.")
@@ -124,6 +119,8 @@ class ExportVerifier(FileChecks):
             self.check_leftovers()
         finally:
             self.ledger.close()
+        if self.comparison is not None:
+            self.comparison.finish()
         return report
 
     def setup_cipher(self, metadata: dict[str, Any]) -> None:
@@ -132,8 +129,9 @@ class ExportVerifier(FileChecks):
         encryption = encryption_parameters(metadata)
         if self.passphrase is None:
             if encryption:
-                self.report.warnings.append(
-                    "The export's secrets are encrypted; pass --passphrase to check they decrypt."
+                self.report.notes.append(
+                    "The export's secrets are encrypted; pass its passphrase to check that they "
+                    "decrypt."
                 )
             return
         if not encryption:
@@ -159,12 +157,24 @@ class ExportVerifier(FileChecks):
 
     def check_manifest(self, relpath: str) -> None:
         """Check every record of one manifest, and that it reads to its end."""
-        db_records = self.db_records() if self.against_db and relpath == MANIFEST else None
+        streamed = self.comparison is not None and relpath == MANIFEST
+        if streamed:
+            self.comparison.start_stream(self.db_records())
+        try:
+            self.read_manifest(relpath, streamed)
+        finally:
+            if streamed:
+                self.comparison.end_stream(
+                    relpath, complete=not self.unreadable, models_by_label=self.model
+                )
+
+    def read_manifest(self, relpath: str, streamed: bool) -> None:
+        """Check every record of one manifest; a problem if it does not read to its end."""
         index = -1
         try:
             with self.source.open(relpath) as stream:
                 for index, record in enumerate(read_records(stream)):
-                    self.check_record(relpath, index, record, db_records)
+                    self.check_record(relpath, index, record, streamed)
         except OSError as exc:
             self.unreadable = True
             self.report.fatal(f"{relpath} cannot be read: {describe_os_error(exc)}.")
@@ -184,12 +194,8 @@ class ExportVerifier(FileChecks):
                     "truncated or damaged."
                 )
             return
-        if db_records is not None and next(db_records, None) is not None:
-            self.report.problem(
-                f"{relpath}: the database has more records than the manifest's {index + 1}."
-            )
 
-    def check_record(self, relpath: str, index: int, record: Any, db_records) -> None:
+    def check_record(self, relpath: str, index: int, record: Any, streamed: bool) -> None:
         """Check one record: its shape, model and fields, its secrets and files, and (with
         ``against_db``) its row; remember its key, references and file names."""
         where = f"{relpath} record {index}"
@@ -216,10 +222,10 @@ class ExportVerifier(FileChecks):
             self.check_files(where, record)
         else:
             self.check_attached_files(where, record)
-        if db_records is not None:
-            self.compare_with_db(where, record, next(db_records, None))
-        elif self.against_db:
-            self.compare_with_db(where, record, self.db_record(model, pk))
+        if streamed:
+            self.comparison.compare_next(where, model, record)
+        elif self.comparison is not None:
+            self.comparison.compare_one(where, model, record)
 
     def model(self, label: Any) -> type[models.Model] | None:
         """The model of a record's label, or None if there is no such model here."""
@@ -324,17 +330,3 @@ class ExportVerifier(FileChecks):
             queryset = self.plan.main_manifest_rows(section, split=split)
             for batch in django_record_batches(queryset):
                 yield from batch
-
-    def db_record(self, model, pk) -> dict[str, Any] | None:
-        """The database's record of ``model`` with ``pk``, or None if there is none."""
-        rows = [r for b in django_record_batches(model._base_manager.filter(pk=pk)) for r in b]
-        return rows[0] if rows else None
-
-    def compare_with_db(self, where: str, record: dict[str, Any], db_record) -> None:
-        """Report the record if the database has no such row or its row differs."""
-        if db_record is None:
-            self.report.problem(f"{where}: not in the database.")
-            return
-        exported = {k: v for k, v in record.items() if not is_file_name_key(k)}
-        if exported != read_back(db_record):
-            self.report.problem(f"{where}: differs from the database's current row.")

@@ -3,7 +3,14 @@ commands print as it is (see :mod:`exporter.management.cli` for the exit status 
 
 from __future__ import annotations
 
-__all__ = ["ExportError", "ExportStopped", "ImportFailed", "ImportUsageError", "UsageError"]
+__all__ = [
+    "ExportError",
+    "ExportStopped",
+    "ImportFailed",
+    "ImportUsageError",
+    "PostImportFailed",
+    "UsageError",
+]
 
 
 class ExportError(Exception):
@@ -25,3 +32,7 @@ class ImportFailed(ExportError):
 class ImportUsageError(UsageError, ImportFailed):
     """The import was asked for something the export cannot give (a passphrase it has no use
     for, none where it needs one)."""
+
+
+class PostImportFailed(ExportError):
+    """A post-import step of the plan failed; the import itself is complete."""

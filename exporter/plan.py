@@ -46,6 +46,9 @@ class Section:
     #: For sections whose records carry files: the record's files, from the record (whose
     #: fields it may rewrite, e.g. to a portable path). None for sections without files.
     files: Callable[[dict[str, Any]], Sequence[AttachedFile]] | None = None
+    #: Where an import copies those files back: from a record's pk and fields, the media path
+    #: of each file by its record key. None: the import loads the rows and copies no file.
+    file_destinations: Callable[[Any, Mapping[str, Any]], Mapping[str, Path]] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,21 @@ class DocumentFileInfo:
     #: holds a "default_name", that text (sanitised) instead of "<created> <correspondent>
     #: <title>". With --use-filename-format every key is a placeholder of the format.
     name_values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PostImportStep:
+    """A management command the site needs run after an import (paperless-ngx rebuilds its
+    search index): ``manage.py <command> <args>``."""
+
+    command: str
+    args: tuple[str, ...] = ()
+    #: Why the site needs it, for the importer's messages ("rebuild the search index").
+    purpose: str = ""
+
+    def describe(self) -> str:
+        """The step as a user would type it: ``manage.py document_index reindex``."""
+        return " ".join(["manage.py", self.command, *self.args])
 
 
 @dataclass(frozen=True)
@@ -126,6 +144,9 @@ class ExportPlan:
     #: How metadata.json describes the encryption of secrets: "exporter" (an "encryption"
     #: object) or "paperless" (paperless-ngx's "__crypto__" object).
     encryption_format: str = "exporter"
+    #: Commands ``document_importer`` runs, in order, after a successful import (unless told
+    #: not to with --skip-post-import).
+    post_import: tuple[PostImportStep, ...] = ()
 
     def main_manifest_rows(self, section: Section, *, split: bool) -> QuerySet:
         """The rows of ``section`` that ``manifest.json`` holds: all of them; with split

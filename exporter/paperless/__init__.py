@@ -19,7 +19,7 @@ from django.conf import settings
 
 from exporter.paperless.files import document_files
 from exporter.paperless.sections import EXCLUDED_USERNAMES, sections_2x, sections_3x
-from exporter.plan import ExportPlan
+from exporter.plan import ExportPlan, PostImportStep
 
 __all__ = [
     "SECRETS",
@@ -36,6 +36,9 @@ SECRETS = {
     "socialaccount.socialtoken": ("token", "token_secret"),
 }
 _APPS = ("documents", "paperless", "paperless_mail")
+#: What paperless-ngx's own importer runs when it is done, also after --data-only: its search
+#: index holds every document's text and is not in the export.
+REINDEX = PostImportStep("document_index", ("reindex",), "rebuild the search index")
 
 
 def is_paperless_site() -> bool:
@@ -85,6 +88,7 @@ def _plan(sections, layout: str, version: str) -> ExportPlan:
             "paperless.applicationconfiguration",
         ),
         kept_on_import={"auth.user": {"username__in": EXCLUDED_USERNAMES}},
+        post_import=(REINDEX,),
     )
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "BUNDLE_NAME_KEY",
     "DOCUMENT_COLUMNS",
     "FILE_TYPES",
+    "bundle_destinations",
     "bundle_files",
     "default_name",
     "describe_document",
@@ -165,3 +166,12 @@ def bundle_files(record: dict[str, Any]) -> Sequence[AttachedFile]:
     fields["file_path"] = portable.as_posix()
     source = path if path.is_absolute() else folder / path
     return (AttachedFile(BUNDLE_NAME_KEY, f"{BUNDLE_FOLDER}/{portable.as_posix()}", source),)
+
+
+def bundle_destinations(pk: Any, fields: Mapping[str, Any]) -> dict[str, Path]:
+    """Where an imported share link bundle's zip belongs: ``SHARE_LINK_BUNDLE_DIR/<file_path>``
+    (none while the bundle is not built)."""
+    stored = fields.get("file_path")
+    if not stored:
+        return {}
+    return {BUNDLE_NAME_KEY: _media("SHARE_LINK_BUNDLE_DIR") / stored}

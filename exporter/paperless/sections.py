@@ -15,7 +15,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db.models import QuerySet
 
-from exporter.paperless.files import bundle_files
+from exporter.paperless.files import bundle_destinations, bundle_files
 from exporter.plan import Section
 
 __all__ = ["EXCLUDED_USERNAMES", "sections_2x", "sections_3x"]
@@ -115,7 +115,10 @@ def sections_3x() -> tuple[Section, ...]:
         + [
             Section("documents", _by_id("documents.Document", "global_objects")),
             Section(
-                "share_link_bundles", _by_id("documents.ShareLinkBundle"), files=bundle_files
+                "share_link_bundles",
+                _by_id("documents.ShareLinkBundle"),
+                files=bundle_files,
+                file_destinations=bundle_destinations,
             ),
         ]
     )

@@ -43,10 +43,10 @@ class FileStage:
     """
     The file stage of :class:`~exporter.readback.importing.ArchiveImporter`, which it is mixed into.
 
-    It uses the importer's ``options``, ``plan``, ``media_root``, ``source``, ``summary``,
-    ``progress``, ``recorded`` (the export's recorded problems by export name), ``records()``,
-    ``destinations()`` and ``documents_label()``, and its ``_temps``, ``_stale`` and
-    ``_unsynced`` bookkeeping.
+    It uses the importer's ``options``, ``plan``, ``media_root``, ``paths``, ``source``,
+    ``summary``, ``progress``, ``recorded`` (the export's recorded problems by export name),
+    ``records()``, ``destinations()`` and ``documents_label()``, and its ``_temps``, ``_stale``
+    and ``_unsynced`` bookkeeping.
     """
 
     def check_media(self) -> None:
@@ -95,6 +95,8 @@ class FileStage:
         documents_label = self.documents_label()
         for _, _, record in self.records():
             if record["model"] != documents_label:
+                if self.paths.carries_attached_files(record):
+                    self.copy_attached_files(record)
                 continue
             original, thumbnail, archive = self.destinations(record)
             fields = record["fields"]
@@ -146,6 +148,19 @@ class FileStage:
                     "loaded; fix the cause and run the import again with --files-only."
                 ) from exc
 
+    def copy_attached_files(self, record: dict[str, Any]) -> None:
+        """Copy the files a record of another section carries (a share link bundle's zip) to
+        where its section puts them, checked as they are copied."""
+        for key, destination in self.paths.attached_destinations(record).items():
+            name = record.get(key)
+            if name is None:
+                continue
+            self.remove_stale_temps(destination)
+            try:
+                self.copy_file(name, destination, None)
+            except (OSError, ValueError) as exc:
+                raise self.copy_failed(name, record, destination, exc) from exc
+
     def copy_failed(
         self, name: str, record: dict[str, Any], destination: Path, exc: Exception
     ) -> ImportFailed:
@@ -154,8 +169,9 @@ class FileStage:
         if isinstance(exc, OSError) and exc.strerror and exc.filename is None:
             # A failed write (a full disk): say which file it was writing.
             reason = f"{exc.strerror} while writing {destination}"
+        owner = "document" if record["model"] == self.documents_label() else record["model"]
         return ImportFailed(
-            f"Copying file {name} of document {record['pk']} failed: {reason}. "
+            f"Copying file {name} of {owner} {record['pk']} failed: {reason}. "
             "The database is loaded; fix the cause and run the import again with "
             "--files-only to copy the remaining files."
         )

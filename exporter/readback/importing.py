@@ -43,7 +43,12 @@ from exporter.encryption import (
     encryption_parameters,
 )
 from exporter.errors import ImportFailed, ImportUsageError
-from exporter.format import ARCHIVE_NAME_KEY, FILE_NAME_KEY, THUMBNAIL_NAME_KEY
+from exporter.format import (
+    ARCHIVE_NAME_KEY,
+    FILE_NAME_KEY,
+    THUMBNAIL_NAME_KEY,
+    is_file_name_key,
+)
 from exporter.plan import ExportPlan
 from exporter.progress import ExportProgress
 from exporter.readback.import_files import FileStage
@@ -87,7 +92,7 @@ class ImportOptions:
     files_only: bool = False
     #: The passphrase the export's secrets were encrypted with; None for an unencrypted export.
     passphrase: str | None = None
-    #: Rows inserted per ``bulk_create``.
+    #: Rows inserted per INSERT (fewer where the database allows fewer values in one).
     batch_size: int = DEFAULT_BATCH_SIZE
     #: Load into a database that holds rows, and copy into a media directory that holds files.
     force: bool = False
@@ -262,6 +267,8 @@ class ArchiveImporter(FileStage):
             if record["model"] == documents_label:
                 documents += 1
                 self.check_names(where, record)
+            elif self.paths.carries_attached_files(record):
+                self.check_attached_names(where, record)
         return documents
 
     def check_names(self, where: str, record: dict[str, Any]) -> None:
@@ -286,6 +293,25 @@ class ArchiveImporter(FileStage):
         if self.options.data_only:
             return
         problems = self.paths.destination_problems(record)
+        if problems:
+            raise ImportFailed(f"{where}: {problems[0]}")
+
+    def check_attached_names(self, where: str, record: dict[str, Any]) -> None:
+        """Refuse a record of another section (a share link bundle) whose files are unsafely
+        named, missing, or would land outside the media directory."""
+        names = [record[key] for key in record if is_file_name_key(key)]
+        for name in names:
+            unsafe = self.paths.name_problem(name)
+            if unsafe is not None:
+                raise ImportFailed(f"{where}: {unsafe}")
+            if not self.options.data_only and not self.source.exists(name):
+                raise ImportFailed(
+                    f"{where}: its file {name} is missing from {self.source.location}. Run "
+                    "verify_export on it to see what else is wrong."
+                )
+        if self.options.data_only or not names:
+            return
+        problems = self.paths.destination_problems(record, attached=True)
         if problems:
             raise ImportFailed(f"{where}: {problems[0]}")
 

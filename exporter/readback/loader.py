@@ -1,9 +1,13 @@
-"""Records -> database rows in batches: bulk_create per model, M2M through rows in bulk.
+"""Records -> database rows in batches: a raw INSERT per batch, M2M through rows in bulk.
 
 Each record goes through Django's own "python" deserializer (so every field gets its
 ``to_python``), but nothing is saved one by one: instances of one model are collected until the
-batch is full or the model changes, then inserted with one ``bulk_create``, and their
-many-to-many ids with one ``bulk_create`` of through rows per field.
+batch is full or the model changes, then inserted with one raw INSERT (:func:`insert_raw`), and
+their many-to-many ids with one ``bulk_create`` of through rows per field.
+
+Raw, as ``loaddata`` saves: no field's ``pre_save`` runs, so ``auto_now`` and ``auto_now_add``
+columns keep the exported values instead of taking the import's time (``bulk_create`` would
+replace every one of them).
 
 On MariaDB/MySQL one INSERT must also fit in the server's ``max_allowed_packet`` (16 MB by
 default on MariaDB): there a batch is cut early when its rows' escaped values would exceed it,
@@ -146,6 +150,19 @@ def describe_unknown_fields(model: type[models.Model], names: list[str]) -> str:
     )
 
 
+def insert_raw(model: type[models.Model], instances: list[models.Model], using: str) -> None:
+    """INSERT ``instances`` (with their primary keys) as they are, in as few statements as the
+    database allows: what ``loaddata``'s raw saves write, without ``pre_save`` or signals."""
+    if not instances:
+        return
+    fields = [f for f in model._meta.local_concrete_fields if not f.generated]
+    connection = connections[using]
+    size = max(connection.ops.bulk_batch_size(fields, instances), 1)
+    queryset = model._base_manager.using(using)
+    for start in range(0, len(instances), size):
+        queryset._insert(instances[start : start + size], fields=fields, using=using, raw=True)
+
+
 class BatchLoader:
     """Collect deserialized records and insert them in batches, in arrival order per model."""
 
@@ -192,7 +209,7 @@ class BatchLoader:
         if not self.instances:
             return
         model = self.model
-        model._base_manager.using(self.using).bulk_create(self.instances)
+        insert_raw(model, self.instances, self.using)
         for field in model._meta.local_many_to_many:
             through = field.remote_field.through
             source = f"{field.m2m_field_name()}_id"

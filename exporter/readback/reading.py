@@ -17,12 +17,17 @@ from exporter.format import METADATA, FileProblem
 from exporter.readback.source import ExportSource
 
 __all__ = [
+    "LEGACY_VERSION",
     "RecordedProblem",
     "describe_json_error",
     "read_metadata",
     "read_records",
     "recorded_problems",
 ]
+
+
+#: What older paperless-ngx exports have instead of metadata.json: ``{"version": "1.17.4"}``.
+LEGACY_VERSION = "version.json"
 
 
 @dataclass(frozen=True)
@@ -94,15 +99,20 @@ def describe_json_error(exc: Exception) -> str:
 
 
 def read_metadata(source: ExportSource) -> dict[str, Any]:
-    """The export's ``metadata.json``; ValueError, saying why, if it is missing or not an
-    export's metadata."""
+    """The export's ``metadata.json``, or the ``version.json`` of older paperless-ngx exports
+    (only its "version"); ValueError, saying why, if both are missing or not an export's."""
+    name = METADATA
     if not source.exists(METADATA):
-        raise ValueError(f"{METADATA} is missing from {source.location}.")
-    with source.open(METADATA) as stream:
+        if not source.exists(LEGACY_VERSION):
+            raise ValueError(f"{METADATA} is missing from {source.location}.")
+        name = LEGACY_VERSION
+    with source.open(name) as stream:
         try:
             metadata = json.load(stream)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{METADATA} is not valid JSON: {exc}") from None
+            raise ValueError(f"{name} is not valid JSON: {exc}") from None
     if not isinstance(metadata, dict) or "version" not in metadata:
-        raise ValueError(f"{METADATA} has no version: it is not an export's metadata.")
+        raise ValueError(f"{name} has no version: it is not an export's metadata.")
+    if name == LEGACY_VERSION:
+        return {"version": metadata["version"]}
     return metadata

@@ -226,6 +226,8 @@ class MediaPaths:
         self.plan = plan
         media = plan.media_root
         self.media_root = Path(os.path.realpath(media)) if media is not None else None
+        #: Model label -> its section's ``file_destinations``, built on first use.
+        self._attached: dict[str, Any] | None = None
 
     def name_problem(self, name: Any, *, follow_links: bool = True) -> str | None:
         """Why ``name`` cannot be read from the export, or None if it is safe.
@@ -248,12 +250,37 @@ class MediaPaths:
             return ()
         return tuple(files.destinations(record["pk"], record["fields"]))
 
-    def destination_problems(self, record: dict[str, Any]) -> list[str]:
-        """Why the files of ``record`` cannot be imported where its fields say; [] if they can."""
+    def attached_destinations(self, record: dict[str, Any]) -> dict[str, Path]:
+        """Where an import writes the files a record of another section carries (a share link
+        bundle's zip), by record key: its section's ``file_destinations``; {} if none."""
+        destinations = self._attached_sections().get(record.get("model"))
+        if destinations is None:
+            return {}
+        return dict(destinations(record["pk"], record["fields"]))
+
+    def carries_attached_files(self, record: dict[str, Any]) -> bool:
+        """Whether ``record`` is of a section whose files an import copies back."""
+        return record.get("model") in self._attached_sections()
+
+    def _attached_sections(self) -> dict[str, Any]:
+        if self._attached is None:
+            self._attached = {
+                section.queryset().model._meta.label_lower: section.file_destinations
+                for section in self.plan.sections
+                if section.file_destinations is not None
+            }
+        return self._attached
+
+    def destination_problems(self, record: dict[str, Any], *, attached: bool = False) -> list[str]:
+        """Why the files of ``record`` cannot be imported where its fields say; [] if they can.
+        ``attached``: the record is not a document, and carries files of its section."""
         if self.media_root is None:
             return []
         try:
-            destinations = self.destinations(record)
+            if attached:
+                destinations = tuple(self.attached_destinations(record).values())
+            else:
+                destinations = self.destinations(record)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             return [
                 f"cannot tell where its files would be imported to ({type(exc).__name__}: {exc})."

@@ -24,6 +24,7 @@ from exporter.management.cli import (
 )
 from exporter.plan import load_plan
 from exporter.readback.importing import ArchiveImporter, ImportOptions
+from exporter.readback.post_import import run_post_import
 from exporter.readback.reading import read_metadata
 from exporter.readback.source import ExportSource, open_export
 
@@ -58,7 +59,9 @@ class Command(ArchiveCommand):
     exit_status_help = (
         "Exit status: 0 imported; 1 failed (the message says why and what was left as it was); "
         "2 bad usage; 3 imported with problems (files the export recorded as problems, listed "
-        "as warnings, were not imported); 130 or 143 stopped by SIGINT or SIGTERM."
+        "as warnings, were not imported); 4 imported, but a post-import step of the site "
+        "failed (the message says what to run by hand); 130 or 143 stopped by SIGINT or "
+        "SIGTERM."
     )
     failure_note = "Nothing was changed."
 
@@ -78,7 +81,7 @@ class Command(ArchiveCommand):
             "--batch-size",
             type=batch_size_option,
             default=DEFAULT_BATCH_SIZE,
-            help=f"Rows inserted per bulk_create (default {DEFAULT_BATCH_SIZE}).",
+            help=f"Rows inserted per INSERT statement (default {DEFAULT_BATCH_SIZE}).",
         )
         parser.add_argument(
             "--force",
@@ -86,6 +89,12 @@ class Command(ArchiveCommand):
             help="Import even into a database that already holds rows (content types and "
             "permissions aside) or a media directory that already holds files; files of the "
             "same name are overwritten.",
+        )
+        parser.add_argument(
+            "--skip-post-import",
+            action="store_true",
+            help="Do not run the site's post-import steps after the import (paperless-ngx: "
+            "manage.py document_index reindex); run them yourself later.",
         )
         parser.add_argument(
             "--no-progress-bar", action="store_true", help="Do not show progress bars."
@@ -124,7 +133,8 @@ class Command(ArchiveCommand):
                 force=options["force"],
                 passphrase_origin=passphrase_origin(options) if passphrase is not None else "",
             )
-            importer = ArchiveImporter(source, load_plan(), import_options, BarProgress(show_bars))
+            plan = load_plan()
+            importer = ArchiveImporter(source, plan, import_options, BarProgress(show_bars))
             try:
                 summary = importer.run()
             except BaseException:
@@ -158,6 +168,16 @@ class Command(ArchiveCommand):
                 f"Warning: removed {summary.temps_removed} temporary files an earlier, "
                 "stopped import had left in the media directory."
             )
+        if plan.post_import and not options["skip_post_import"]:
+            self.failure_note = "The import is complete."
+            for step in run_post_import(
+                plan.post_import,
+                verbosity=options["verbosity"],
+                stdout=self.stdout,
+                stderr=self.stderr,
+            ):
+                if options["verbosity"] > 0:
+                    self.stdout.write(f"  post-import: ran {step.describe()}")
         if summary.problems:
             for problem in summary.problems:
                 self.stderr.write(f"Warning: {problem}")

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from exporter import interrupts
 from exporter.batches import MAX_BATCH_SIZE, validate_batch_size
-from exporter.errors import ExportError, UsageError
+from exporter.errors import ExportError, PostImportFailed, UsageError
 from exporter.export.guard import describe_database, sqlite_file
 from exporter.progress import ExportProgress
 from exporter.readback.report import VerifyReport
@@ -32,6 +32,7 @@ __all__ = [
     "EXIT_DONE",
     "EXIT_FAILED",
     "EXIT_PROBLEMS",
+    "EXIT_POST_IMPORT",
     "EXIT_USAGE",
     "PASSPHRASE_ENV",
     "ArchiveCommand",
@@ -51,6 +52,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 #: The run finished, but some documents' files could not be exported (restic's convention).
 EXIT_PROBLEMS = 3
+#: The import is complete, but a post-import step of the plan failed (document_importer).
+EXIT_POST_IMPORT = 4
 #: The environment variable a passphrase may come from instead of the command line.
 PASSPHRASE_ENV = "DOCUMENT_EXPORTER_PASSPHRASE"
 
@@ -301,6 +304,8 @@ class ArchiveCommand(BaseCommand):
             raise CommandError(f"Stopped by SIGINT. {self.failure_note}", returncode=130) from None
         except UsageError as exc:
             raise CommandError(str(exc), returncode=EXIT_USAGE) from None
+        except PostImportFailed as exc:
+            raise CommandError(str(exc), returncode=EXIT_POST_IMPORT) from None
         except ExportError as exc:
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
         except Exception as exc:

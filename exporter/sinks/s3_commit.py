@@ -1,0 +1,499 @@
+"""
+The layout of an export in object storage and its commit: what makes one generation visible.
+
+Under the location's prefix (``s3://bucket/prefix/``)::
+
+    COMMIT.json                         the commit object: the committed generations, newest first
+    LOCK.json                           held while a run writes (created with If-None-Match)
+    generations/<id>/begun.json         written first by the run of generation <id>: it is ours
+    generations/<id>/files/<relpath>    the files that generation uploaded, one per export file
+    generations/<id>/record.jsonl       the generation's record: every file of the export
+
+A generation's record lists every file of that export, one JSON line each, sorted by name:
+its name in the export (``path``), the key of the object holding its bytes (``key``, relative
+to the prefix: in this generation's ``files/``, or an earlier generation's for a file that did
+not change), its ``sha256``, its ``size`` and, for a document file, the source's ``mtime_ns``.
+The files of the newest generation map one to one, byte for byte, onto a directory export's.
+
+A run uploads everything under a generation id no earlier run used, so nothing of the
+committed export changes while it runs; then it writes ``COMMIT.json``, one small object naming
+the generation and its record (with the record's sha256 and size) and the generations kept: at
+that one moment the new export is visible. A run killed before leaves the previous one as it
+was; the next run aborts the multipart uploads left under ``generations/`` and removes the
+objects of generations that began (``begun.json``) and were never committed. Objects anywhere
+else under the prefix are never touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import secrets
+import socket
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from exporter.sinks.s3_client import ObjectStoreError, S3Location, translated
+
+__all__ = [
+    "COMMIT_NAME",
+    "FORMAT",
+    "LOCK_NAME",
+    "Committed",
+    "Generation",
+    "RemoteLock",
+    "create_record_table",
+    "load_record",
+    "new_generation_id",
+    "read_commit",
+    "record_lines",
+    "remove_generation",
+    "remove_generations",
+    "remove_orphans",
+    "write_commit",
+]
+
+COMMIT_NAME = "COMMIT.json"
+LOCK_NAME = "LOCK.json"
+GENERATIONS = "generations/"
+#: What a commit object says it is, so that no other tool's file is taken for one.
+FORMAT = "streaming-document-exporter/s3"
+VERSION = 1
+
+_GENERATION_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+# DeleteObjects takes at most 1,000 keys.
+_DELETE_BATCH = 1000
+
+
+def new_generation_id() -> str:
+    """A generation id no other run will use: the UTC time and 32 random bits."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{now}-{secrets.token_hex(4)}"
+
+
+def generation_dir(generation: str) -> str:
+    """The key prefix (relative to the location's) of a generation's objects."""
+    return f"{GENERATIONS}{generation}/"
+
+
+def file_key(generation: str, relpath: str) -> str:
+    """The key (relative to the prefix) of the object a generation uploads for ``relpath``."""
+    return f"{generation_dir(generation)}files/{relpath}"
+
+
+def record_key(generation: str) -> str:
+    """The key (relative to the prefix) of a generation's record."""
+    return f"{generation_dir(generation)}record.jsonl"
+
+
+def begun_key(generation: str) -> str:
+    """The key (relative to the prefix) of the marker a generation's run writes first."""
+    return f"{generation_dir(generation)}begun.json"
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A committed generation: its id, its record object and the generations it holds objects
+    of (itself and those of the unchanged files it names)."""
+
+    id: str
+    record_key: str
+    record_sha256: str
+    record_size: int
+    objects: int
+    holds: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """The generation's entry in the commit object."""
+        return {
+            "id": self.id,
+            "record": {
+                "key": self.record_key,
+                "sha256": self.record_sha256,
+                "size": self.record_size,
+                "objects": self.objects,
+            },
+            "holds": list(self.holds),
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> Generation:
+        """A generation from its entry in a commit object; ValueError if it is not one."""
+        record = value["record"]
+        generation = cls(
+            id=str(value["id"]),
+            record_key=str(record["key"]),
+            record_sha256=str(record["sha256"]),
+            record_size=int(record["size"]),
+            objects=int(record["objects"]),
+            holds=tuple(str(held) for held in value["holds"]),
+        )
+        if not _GENERATION_ID.match(generation.id) or not all(
+            _GENERATION_ID.match(held) for held in generation.holds
+        ):
+            raise ValueError(f"generation id {generation.id!r} is not one of ours")
+        return generation
+
+
+@dataclass(frozen=True)
+class Committed:
+    """What ``COMMIT.json`` says: the committed generations, the newest (the export) first."""
+
+    generations: tuple[Generation, ...]
+    committed_at: str
+
+    @property
+    def current(self) -> Generation:
+        """The newest generation: the export."""
+        return self.generations[0]
+
+    def live(self) -> set[str]:
+        """Every generation id holding an object of a committed generation."""
+        return {
+            held for generation in self.generations for held in (generation.id, *generation.holds)
+        }
+
+
+def read_commit(client: Any, location: S3Location) -> Committed | None:
+    """The commit object at ``location``, or None if there is none (no export yet)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        with translated(location, f"reading {COMMIT_NAME}"):
+            try:
+                answer = client.get_object(Bucket=location.bucket, Key=location.key(COMMIT_NAME))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    return None
+                raise
+            body = answer["Body"].read()
+    except ObjectStoreError:
+        raise
+    try:
+        value = json.loads(body)
+        if value.get("format") != FORMAT or value.get("version") != VERSION:
+            raise ValueError("not this tool's commit object")
+        generations = tuple(Generation.from_json(item) for item in value["generations"])
+        if not generations:
+            raise ValueError("no generation")
+        return Committed(generations, str(value.get("committed_at", "")))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ObjectStoreError(
+            f"{location.url}/{COMMIT_NAME} is not a commit object of this tool ({exc}): it was "
+            "not written by document_exporter, or it is damaged. Export to another prefix, or "
+            "remove it if it is not yours.",
+            "damaged",
+        ) from None
+
+
+def write_commit(client: Any, location: S3Location, generations: Iterable[Generation]) -> None:
+    """Write the commit object: from this one request on, ``generations[0]`` is the export."""
+    value = {
+        "format": FORMAT,
+        "version": VERSION,
+        "committed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "generations": [generation.as_json() for generation in generations],
+    }
+    body = json.dumps(value, indent=2).encode("utf-8") + b"\n"
+    with translated(location, f"writing {COMMIT_NAME}"):
+        client.put_object(Bucket=location.bucket, Key=location.key(COMMIT_NAME), Body=body)
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+def create_record_table(db: sqlite3.Connection, table: str) -> None:
+    """A table of a generation's record: name, key, sha256, size and source mtime of each file."""
+    db.execute(
+        f"CREATE TABLE {table} (relpath TEXT PRIMARY KEY, key TEXT NOT NULL, "
+        "sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER)"
+    )
+
+
+def record_lines(rows: Iterable[tuple[str, str, str, int, int | None]]) -> Iterator[bytes]:
+    """The record's lines for ``(relpath, key, sha256, size, mtime_ns)`` rows, in their order."""
+    for relpath, key, sha256, size, mtime_ns in rows:
+        line = {"path": relpath, "key": key, "sha256": sha256, "size": size}
+        if mtime_ns is not None:
+            line["mtime_ns"] = mtime_ns
+        yield json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def load_record(
+    client: Any, location: S3Location, generation: Generation, db: sqlite3.Connection, table: str
+) -> None:
+    """Stream ``generation``'s record into ``table`` (see :func:`create_record_table`), checking
+    its sha256 and size against the commit object's; ObjectStoreError if they differ."""
+    digest = hashlib.sha256()
+    size = 0
+    pending = b""
+    insert = f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?)"
+    where = f"reading the record of generation {generation.id}"
+    try:
+        with translated(location, where):
+            body = client.get_object(
+                Bucket=location.bucket, Key=location.key(generation.record_key)
+            )["Body"]
+            for chunk in body.iter_chunks(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                db.executemany(insert, (_record_row(line) for line in lines if line))
+        if pending:
+            db.execute(insert, _record_row(pending))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _damaged(location, generation, f"a line is not a record entry ({exc})") from None
+    if digest.hexdigest() != generation.record_sha256 or size != generation.record_size:
+        raise _damaged(location, generation, "its sha256 or size is not the commit object's")
+
+
+def _record_row(line: bytes) -> tuple[str, str, str, int, int | None]:
+    value = json.loads(line)
+    mtime = value.get("mtime_ns")
+    return (
+        str(value["path"]),
+        str(value["key"]),
+        str(value["sha256"]),
+        int(value["size"]),
+        int(mtime) if mtime is not None else None,
+    )
+
+
+def _damaged(location: S3Location, generation: Generation, why: str) -> ObjectStoreError:
+    return ObjectStoreError(
+        f"The record of generation {generation.id} in {location.url} is damaged: {why}. The "
+        "export cannot be trusted; export to a new prefix.",
+        "damaged",
+    )
+
+
+# -- the lock --------------------------------------------------------------------------------
+
+
+class RemoteLock:
+    """``LOCK.json``, created only if absent (If-None-Match), so that two runs never write
+    into one location at once. A lock left by a killed run on this host (its process is gone)
+    is taken over; one of another host is refused with what to do."""
+
+    def __init__(self, client: Any, location: S3Location, generation: str) -> None:
+        self.client = client
+        self.location = location
+        self.generation = generation
+        self.held = False
+        self.taken_over: dict[str, Any] | None = None
+
+    def acquire(self) -> None:
+        """Take the lock; ObjectStoreError (kind ``busy``) if another live run holds it."""
+        from botocore.exceptions import ClientError
+
+        body = json.dumps(
+            {
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "generation": self.generation,
+                "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            }
+        ).encode("utf-8")
+        key = self.location.key(LOCK_NAME)
+        for _attempt in range(2):
+            with translated(self.location, f"taking {LOCK_NAME}"):
+                try:
+                    self.client.put_object(
+                        Bucket=self.location.bucket, Key=key, Body=body, IfNoneMatch="*"
+                    )
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") not in (
+                        "PreconditionFailed",
+                        "ConditionalRequestConflict",
+                    ):
+                        raise
+                else:
+                    self.held = True
+                    return
+                holder = self._holder()
+                if not _is_dead_here(holder):
+                    raise ObjectStoreError(
+                        f"Another document_exporter is writing into {self.location.url} (host "
+                        f"{holder.get('host')}, process {holder.get('pid')}, since "
+                        f"{holder.get('since')}). Wait for it to finish; if it was stopped on "
+                        f"another host, remove {self.location.url}/{LOCK_NAME}.",
+                        "busy",
+                    )
+                self.taken_over = holder
+                self.client.delete_object(Bucket=self.location.bucket, Key=key)
+        raise ObjectStoreError(
+            f"Cannot take {self.location.url}/{LOCK_NAME}: another run took it meanwhile.", "busy"
+        )
+
+    def release(self) -> None:
+        """Remove the lock; best effort (a lock of a dead process here is taken over)."""
+        if not self.held:
+            return
+        self.held = False
+        try:
+            with translated(self.location, f"removing {LOCK_NAME}"):
+                self.client.delete_object(
+                    Bucket=self.location.bucket, Key=self.location.key(LOCK_NAME)
+                )
+        except Exception:  # noqa: S110 - the next run on this host takes the lock over
+            pass
+
+    def _holder(self) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.client.get_object(
+                Bucket=self.location.bucket, Key=self.location.key(LOCK_NAME)
+            )
+            value = json.loads(answer["Body"].read())
+            return value if isinstance(value, dict) else {}
+        except ClientError:
+            return {"host": socket.gethostname(), "pid": None}  # gone meanwhile: retry
+        except ValueError:
+            return {}
+
+
+def _is_dead_here(holder: dict[str, Any]) -> bool:
+    """Whether the lock's holder is a process of this host that no longer runs."""
+    if holder.get("host") != socket.gethostname():
+        return False
+    pid = holder.get("pid")
+    if not isinstance(pid, int):
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return pid == os.getpid()
+
+
+# -- clean-up --------------------------------------------------------------------------------
+
+
+def remove_orphans(client: Any, location: S3Location, live: set[str]) -> int:
+    """Abort the multipart uploads under ``generations/`` and remove the objects of the
+    generations that began and are not ``live`` (killed runs'); return how many were removed.
+
+    Only generations with this tool's id and a ``begun.json`` are touched: nothing else under
+    the prefix, even inside ``generations/``, is ours to remove.
+    """
+    removed = 0
+    base = location.key(GENERATIONS)
+    with translated(location, "aborting the uploads of interrupted runs"):
+        paginator = client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=location.bucket, Prefix=base):
+            for upload in page.get("Uploads", []):
+                generation = upload["Key"][len(base) :].partition("/")[0]
+                if _GENERATION_ID.match(generation) and generation not in live:
+                    client.abort_multipart_upload(
+                        Bucket=location.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    removed += 1
+    for generation in _generation_ids(client, location):
+        if generation in live or not _began(client, location, generation):
+            continue
+        removed += _remove_under(client, location, generation_dir(generation))
+    return removed
+
+
+def remove_generations(
+    client: Any,
+    location: S3Location,
+    dropped: Iterable[str],
+    referenced: sqlite3.Connection,
+    table: str,
+) -> int:
+    """Remove the objects of the ``dropped`` generations that no kept generation's record
+    names (``table`` of ``referenced`` holds their keys); return how many were removed."""
+    removed = 0
+    for generation in dropped:
+        keep = {
+            key
+            for (key,) in referenced.execute(
+                f"SELECT key FROM {table} WHERE key >= ? AND key < ?",
+                (generation_dir(generation), generation_dir(generation)[:-1] + "0"),
+            )
+        }
+        if keep:
+            # Its files that kept generations name stay; the rest of it goes.
+            removed += _remove_under(client, location, generation_dir(generation), keep=keep)
+        else:
+            removed += _remove_under(client, location, generation_dir(generation))
+    return removed
+
+
+def remove_generation(client: Any, location: S3Location, generation: str) -> int:
+    """Remove every object of ``generation`` (a run's own, when it fails); return how many."""
+    return _remove_under(client, location, generation_dir(generation))
+
+
+def _generation_ids(client: Any, location: S3Location) -> Iterator[str]:
+    base = location.key(GENERATIONS)
+    with translated(location, "listing the generations"):
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=location.bucket, Prefix=base, Delimiter="/"):
+            for common in page.get("CommonPrefixes", []):
+                generation = common["Prefix"][len(base) :].rstrip("/")
+                if _GENERATION_ID.match(generation):
+                    yield generation
+
+
+def _began(client: Any, location: S3Location, generation: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    with translated(location, f"reading the marker of generation {generation}"):
+        try:
+            client.head_object(Bucket=location.bucket, Key=location.key(begun_key(generation)))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise
+    return True
+
+
+def _remove_under(
+    client: Any, location: S3Location, relative: str, keep: set[str] | frozenset = frozenset()
+) -> int:
+    """Remove every object under ``relative`` (relative to the prefix) but those in ``keep``
+    (relative keys); the marker goes last, so that a stop half-way leaves it to the next run."""
+    base = location.key(relative)
+    marker = location.key(relative + "begun.json")
+    removed = 0
+    batch: list[dict[str, str]] = []
+    with translated(location, f"removing the objects under {relative}"):
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=location.bucket, Prefix=base):
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                if key == marker or key[len(location.prefix) :] in keep:
+                    continue
+                batch.append({"Key": key})
+                if len(batch) == _DELETE_BATCH:
+                    removed += _delete(client, location, batch)
+                    batch = []
+        if batch:
+            removed += _delete(client, location, batch)
+        if not keep:
+            client.delete_object(Bucket=location.bucket, Key=marker)
+    return removed
+
+
+def _delete(client: Any, location: S3Location, batch: list[dict[str, str]]) -> int:
+    answer = client.delete_objects(Bucket=location.bucket, Delete={"Objects": batch, "Quiet": True})
+    errors = answer.get("Errors", [])
+    if errors:
+        first = errors[0]
+        raise ObjectStoreError(
+            f"Cannot remove {first.get('Key')} from {location.url}: {first.get('Message')} "
+            f"({first.get('Code')}).",
+            "denied" if first.get("Code") == "AccessDenied" else "failed",
+        )
+    return len(batch)

@@ -57,6 +57,9 @@ class ExportOptions:
     keep: int | None = None
     #: The manifest's layout ("classic" or "flat"); None: the plan's.
     manifest_layout: str | None = None
+    #: An ``s3://bucket/prefix`` location to export into instead of a directory (``target``
+    #: is None then); see :class:`exporter.sinks.s3.S3Sink`.
+    remote: str | None = None
 
     def validate(self) -> None:
         """Raise UsageError if a value, or a combination of options, cannot work.
@@ -90,8 +93,10 @@ class ExportOptions:
                     f"--zip-name {self.zip_name!r} is not a plain file name: give a name "
                     "without slashes, '..' or a leading dot, such as nightly."
                 ) from None
+        if self.remote is not None:
+            _validate_remote(self)
         if self.keep is not None:
-            if not self.zip:
+            if not self.zip and self.remote is None:
                 raise UsageError("--keep counts zips: it needs --zip.")
             if self.keep < 1:
                 raise UsageError(f"--keep must be at least 1 (the new zip), got {self.keep}.")
@@ -100,8 +105,20 @@ class ExportOptions:
                 raise UsageError("TARGET - (standard output) needs --zip.")
             if self.delete or self.keep is not None:
                 raise UsageError("--delete and --keep need a TARGET directory, not -.")
-        elif self.target is None:
+        elif self.target is None and self.remote is None:
             raise UsageError("No TARGET given.")
+
+
+def _validate_remote(options: ExportOptions) -> None:
+    """Raise UsageError unless an export to ``options.remote`` (s3://) can work."""
+    from exporter.sinks.s3_client import S3Location
+
+    S3Location.parse(options.remote or "")
+    if options.zip:
+        raise UsageError(
+            "--zip into s3:// is not supported yet: export the directory layout (drop --zip), "
+            "whose unchanged files are not uploaded again."
+        )
 
 
 @dataclass

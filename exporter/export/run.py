@@ -199,9 +199,21 @@ class ArchiveExporter:
     # -- pieces subclasses share ---------------------------------------------------------------
 
     def open_sink(self) -> ExportSink:
-        """The sink the options ask for: a zip (in TARGET or to a stream) or TARGET itself."""
+        """The sink the options ask for: a zip (in TARGET or to a stream), an object store
+        (``s3://``) or TARGET itself."""
         options = self.options
         on_bytes = self.progress.bytes_copied
+        if options.remote is not None:
+            # Imported here: boto3 is the optional extra "s3".
+            from exporter.sinks.s3 import S3Sink
+
+            return S3Sink(
+                options.remote,
+                compare_checksums=options.compare_checksums,
+                delete_stale=options.delete,
+                keep=options.keep,
+                on_bytes=on_bytes,
+            )
         if options.zip:
             return ZipSink(
                 options.target,

@@ -80,8 +80,12 @@ class S3Location:
 
 def make_client() -> Any:
     """A boto3 S3 client configured from the standard AWS environment and files only."""
-    import boto3
-
+    try:
+        import boto3
+    except ImportError:
+        raise UsageError(
+            "Exporting to s3:// needs boto3: pip install 'streaming-document-exporter[s3]'."
+        ) from None
     return boto3.session.Session().client("s3")
 
 

@@ -31,6 +31,7 @@ from exporter.management.cli import (
 from exporter.plan import load_plan
 from exporter.readback.source import open_export
 from exporter.readback.verify import ExportVerifier
+from exporter.sinks.s3_client import is_s3_url
 from exporter.writing.layouts import LAYOUTS
 
 
@@ -51,7 +52,11 @@ class Command(ArchiveCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         """The command's options; each one's help says what it does."""
-        parser.add_argument("target", help="The export directory, or - for standard output.")
+        parser.add_argument(
+            "target",
+            help="The export directory, s3://bucket/prefix (object storage, see docs/s3.md), "
+            "or - for standard output.",
+        )
         parser.add_argument(
             "--stream",
             action="store_true",
@@ -98,7 +103,7 @@ class Command(ArchiveCommand):
             default=None,
             metavar="N",
             help="With --zip: keep the N newest zips this tool wrote in TARGET, the new one "
-            "included, and remove the older ones.",
+            "included, and remove the older ones. Into s3://: keep the N newest generations.",
         )
         parser.add_argument(
             "--allow-shrink",
@@ -193,7 +198,8 @@ class Command(ArchiveCommand):
         warnings: list[str] = []
         passphrase = resolve_passphrase(options, confirm=True, warnings=warnings)
         export_options = ExportOptions(
-            target=None if to_stdout else Path(options["target"]),
+            target=None if to_stdout or is_s3_url(options["target"]) else Path(options["target"]),
+            remote=options["target"] if is_s3_url(options["target"]) else None,
             batch_size=options["batch_size"],
             compare_checksums=options["compare_checksums"],
             compare_json=options["compare_json"],

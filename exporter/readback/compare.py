@@ -84,9 +84,10 @@ class DatabaseComparison:
     """Compare records with the database, recording problems and notes in ``report``.
 
     ``secrets`` (model label -> field names) are left uncompared when ``encrypted`` (the export
-    holds ciphertext and no passphrase was given). A manifest streamed against the database's
-    rows is compared between :meth:`start_stream` and :meth:`end_stream`; any other record with
-    :meth:`compare_one`. :meth:`finish` adds the notes.
+    holds ciphertext and no passphrase was given), and their values are never shown. A manifest
+    streamed against the database's rows is compared between :meth:`start_stream` and
+    :meth:`end_stream`; any other record with :meth:`compare_one`. :meth:`finish` adds the
+    notes.
     """
 
     def __init__(
@@ -97,7 +98,8 @@ class DatabaseComparison:
         encrypted: bool,
     ) -> None:
         self.report = report
-        self.skipped = {label: set(names) for label, names in secrets.items()} if encrypted else {}
+        self.secrets = {label: set(names) for label, names in secrets.items()}
+        self.skipped = self.secrets if encrypted else {}
         self.skipped_seen: dict[str, set[str]] = {}
         self._unordered: dict[str, set[str]] = {}
         self.reordered: Counter = Counter()
@@ -153,6 +155,13 @@ class DatabaseComparison:
                 continue
             if name in unordered and _same_members(mine, theirs):
                 self.reordered[label, name] += 1
+                continue
+            if name in self.secrets.get(label, ()):
+                # A problem report goes into logs and mails: never a secret's value.
+                self.report.problem(
+                    f"{where}: field {name!r} differs from the database's (a secret: its "
+                    "values are not shown)."
+                )
                 continue
             self.report.problem(
                 f"{where}: field {name!r} is {shorten(mine)} in the export, "

@@ -1,5 +1,5 @@
 """What a verification found: :class:`VerifyReport`, which ``verify_export`` prints and turns
-into its exit status (:func:`exporter.management.cli.print_report`)."""
+into its exit status (:mod:`exporter.management.verify_output`)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ class VerifyReport:
     #: Problems beyond the first MAX_REPORTED are counted, not kept.
     more_problems: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: What opening the export did to it and must always be told (it completed a commit a
+    #: stopped exporter had left half-done), unlike warnings, which are counted.
+    alerts: list[str] = field(default_factory=list)
     #: What was not checked, or differed harmlessly (a many-to-many list in another order):
     #: worth knowing, never a reason to fail.
     notes: list[str] = field(default_factory=list)

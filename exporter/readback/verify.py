@@ -33,6 +33,7 @@ from exporter.readback.compare import DatabaseComparison
 from exporter.readback.ledger import ReadLedger
 from exporter.readback.loader import describe_unknown_fields, unknown_fields
 from exporter.readback.reading import (
+    LEGACY_VERSION,
     RecordedProblem,
     describe_json_error,
     read_metadata,
@@ -83,7 +84,7 @@ class ExportVerifier(FileChecks):
     def run(self) -> VerifyReport:
         """Read the whole export and report every problem found in it."""
         report = self.report
-        report.warnings.extend(self.source.notes)
+        report.alerts.extend(self.source.notes)
         if self.source.unfinished is not None:
             report.fatal(self.source.unfinished)
             return report
@@ -314,7 +315,7 @@ class ExportVerifier(FileChecks):
     def check_leftovers(self) -> None:
         """Warn of every file of the export that no record names."""
         for relpath in self.source.iter_files():
-            if relpath == METADATA or relpath.endswith("manifest.json"):
+            if relpath in (METADATA, LEGACY_VERSION) or relpath.endswith("manifest.json"):
                 continue
             if not self.ledger.has_name(relpath):
                 self.report.warnings.append(f"{relpath} is not named by any record.")

@@ -181,7 +181,7 @@ def test_the_exporters_own_files_are_not_export_data(archive, tmp_path):
     (target / "notes.txt").write_text("the user's own")
     (target / "sub").mkdir()
     (target / "sub" / ".document_exporter-files").write_text("only at the top")
-    done = run_verify(target, data_dir=tmp_path)
+    done = run_verify(target, "-v", "2", data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Warning: .document_exporter-" not in done.stderr, done.stderr
     assert "Warning: notes.txt is not named by any record." in done.stderr

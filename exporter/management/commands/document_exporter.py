@@ -23,12 +23,13 @@ from exporter.management.cli import (
     BarProgress,
     add_passphrase_arguments,
     batch_size_option,
-    print_report,
     resolve_passphrase,
     seconds_option,
     whole_number_option,
 )
+from exporter.management.verify_output import print_verification, verification_failure
 from exporter.plan import load_plan
+from exporter.readback.report import VerifyReport
 from exporter.readback.source import open_export
 from exporter.readback.verify import ExportVerifier
 from exporter.sinks.s3_client import is_s3_url
@@ -241,12 +242,22 @@ class Command(ArchiveCommand):
                 f"{summary.output} holds the new, complete export.",
                 returncode=128 + signum,
             )
-        if options["verify"]:
-            self.verify(Path(summary.output), passphrase, verbosity)
+        verification = self.verify(Path(summary.output), passphrase) if options["verify"] else None
         if verbosity > 0:
             self.report(summary, options, report, exporter.plan.documents_key)
         for problem in summary.problems:
             self.stderr.write(f"Problem: {problem.describe()}")
+        if verification is not None:
+            # After the export's own summary: the export is done, this is what it holds.
+            verified, location = verification
+            if verbosity > 0 or not verified.ok:
+                print_verification(self, verified, location, verbosity, show_recorded=False)
+            failure = verification_failure(verified, location, show_recorded=False)
+            if failure is not None:
+                raise CommandError(
+                    f"{failure} The export was written, but does not verify.",
+                    returncode=failure.returncode,
+                )
         if summary.problems:
             raise CommandError(
                 f"Exported with problems: {len(summary.problems)} document files could not be "
@@ -297,17 +308,12 @@ class Command(ArchiveCommand):
                 if more > 0:
                     report.write(f"    ... and {more} more")
 
-    def verify(self, output: Path, passphrase: str | None, verbosity: int) -> None:
-        """``--verify``: read the new export back; fail if it does not verify."""
+    def verify(self, output: Path, passphrase: str | None) -> tuple[VerifyReport, str]:
+        """``--verify``: read the new export back; its report and its location."""
         try:
             source = open_export(output)
         except ValueError as exc:
             raise CommandError(f"Cannot verify: {exc}") from exc
         with source:
             report = ExportVerifier(source, load_plan(), passphrase=passphrase).run()
-        if verbosity > 0 or not report.ok:
-            print_report(self, report, source.location)
-        if not report.ok:
-            raise CommandError(
-                f"The export in {output} was written but does not verify: see the problems above."
-            )
+        return report, source.location

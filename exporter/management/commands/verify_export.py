@@ -9,14 +9,12 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from exporter.management.cli import (
-    EXIT_FAILED,
-    EXIT_PROBLEMS,
     EXIT_USAGE,
     ArchiveCommand,
     add_passphrase_arguments,
-    print_report,
     resolve_passphrase,
 )
+from exporter.management.verify_output import print_verification, verification_failure
 from exporter.plan import load_plan
 from exporter.readback.source import open_export
 from exporter.readback.verify import ExportVerifier
@@ -77,24 +75,12 @@ class Command(ArchiveCommand):
                 against_db=options["against_db"],
                 checksums=not options["no_checksums"],
             ).run()
-        print_report(self, report, source.location)
+        print_verification(self, report, source.location, options["verbosity"])
         if report.unverifiable:
             raise CommandError(
                 f"Cannot verify {source.location}: see the problem above.",
                 returncode=EXIT_CANNOT_VERIFY,
             )
-        recorded = len(report.recorded)
-        if not report.ok:
-            total = len(report.problems) + report.more_problems
-            also = f" (and {recorded} recorded by the export itself)" if recorded else ""
-            raise CommandError(
-                f"Verification failed: {total} problems in {source.location}{also}.",
-                returncode=EXIT_FAILED,
-            )
-        if recorded:
-            raise CommandError(
-                f"Verified {source.location}, except for {recorded} problems the export "
-                "recorded itself (listed above): those document files are not in the export, "
-                "or only as the previous export's copy.",
-                returncode=EXIT_PROBLEMS,
-            )
+        failure = verification_failure(report, source.location)
+        if failure is not None:
+            raise failure

@@ -30,6 +30,7 @@ from exporter.format import (
 from exporter.sinks import validate_relpath
 from exporter.sinks.files import lock_directory
 from exporter.sinks.journal import JournalError, roll_forward
+from exporter.sinks.s3_client import is_s3_url
 
 if TYPE_CHECKING:
     from exporter.plan import ExportPlan
@@ -298,7 +299,7 @@ class MediaPaths:
         return problems
 
 
-def open_export(path: Path) -> ExportSource:
+def open_export(path: Path | str) -> ExportSource:
     """
     Open an export to read it: :func:`open_source`, and for a directory, hold its locks.
 
@@ -307,8 +308,12 @@ def open_export(path: Path) -> ExportSource:
     so that no exporter changes it meanwhile. If one is writing into it, raise
     :class:`ExportBusy`. Then a commit that a killed exporter left half-done is completed
     (:meth:`DirectorySource.complete_commit`); the source's ``notes`` say so, or its
-    ``unfinished`` says why it could not be.
+    ``unfinished`` says why it could not be. An ``s3://bucket/prefix`` string is the export
+    committed there (:class:`exporter.readback.s3_source.S3Source`).
     """
+    if is_s3_url(path):
+        return open_source(path)
+    path = Path(path)
     if not path.is_dir():
         return open_source(path)
     busy = ExportBusy(f"an export is being written into {path}; wait for it to finish.")
@@ -333,8 +338,14 @@ def open_export(path: Path) -> ExportSource:
     return source
 
 
-def open_source(path: Path) -> ExportSource:
-    """A directory export, or a zip export given as the .zip file."""
+def open_source(path: Path | str) -> ExportSource:
+    """A directory export, a zip export given as the .zip file, or an ``s3://`` export."""
+    if is_s3_url(path):
+        # Imported here: boto3 is the optional extra "s3".
+        from exporter.readback.s3_source import open_s3_export
+
+        return open_s3_export(str(path))
+    path = Path(path)
     if path.is_dir():
         return DirectorySource(path)
     if path.is_file() and zipfile.is_zipfile(path):

@@ -6,7 +6,6 @@ import getpass
 import os
 import sys
 import zipfile
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -67,7 +66,7 @@ class Command(ArchiveCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         """The command's options; each one's help says what it does."""
-        parser.add_argument("source", help="The export directory or zip file.")
+        parser.add_argument("source", help="The export directory, zip file, or s3://bucket/prefix.")
         parser.add_argument(
             "--data-only", action="store_true", help="Load the database only; copy no files."
         )
@@ -111,7 +110,7 @@ class Command(ArchiveCommand):
         for warning in warnings:
             self.stderr.write(f"Warning: {warning}")
         try:
-            source = open_export(Path(options["source"]))
+            source = open_export(options["source"])
         except (ValueError, OSError, zipfile.BadZipFile) as exc:
             raise CommandError(f"Cannot import: {exc}") from None
         if source.unfinished is not None:

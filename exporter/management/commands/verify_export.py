@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -44,7 +43,7 @@ class Command(ArchiveCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         """The command's options; each one's help says what it does."""
-        parser.add_argument("source", help="The export directory or zip file.")
+        parser.add_argument("source", help="The export directory, zip file, or s3://bucket/prefix.")
         add_passphrase_arguments(parser, "Check that every encrypted secret decrypts with it.")
         parser.add_argument(
             "--against-db",
@@ -64,7 +63,7 @@ class Command(ArchiveCommand):
         for warning in warnings:
             self.stderr.write(f"Warning: {warning}")
         try:
-            source = open_export(Path(options["source"]))
+            source = open_export(options["source"])
         except (ValueError, OSError, zipfile.BadZipFile) as exc:
             raise CommandError(f"Cannot verify: {exc}", returncode=EXIT_CANNOT_VERIFY) from None
         with source:

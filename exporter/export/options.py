@@ -146,6 +146,13 @@ class ExportSummary:
     foreign_names: list[str] = field(default_factory=list)
     #: Temporary files of earlier, killed runs that were removed.
     temps_removed: int = 0
+    #: Bytes of the JSON files this run changed (``bytes_written`` counts every one made, those
+    #: ``-cj`` left untouched too).
+    json_bytes: int = 0
+    #: The first names of the files left alone, kept from the previous export, and removed.
+    skipped_names: list[str] = field(default_factory=list)
+    kept_names: list[str] = field(default_factory=list)
+    removed_names: list[str] = field(default_factory=list)
 
     def add_sink_summary(self, result: SinkSummary, completed: RollForward | None) -> None:
         """Take in what the sink did (``result``) and the earlier run's interrupted commit it
@@ -160,6 +167,10 @@ class ExportSummary:
         self.foreign_files = result.foreign_files
         self.foreign_names = list(result.foreign_names)
         self.temps_removed = result.temps_removed
+        self.json_bytes = result.json_bytes
+        self.skipped_names = list(result.skipped_names)
+        self.kept_names = list(result.kept_names)
+        self.removed_names = list(result.removed_names)
         if result.foreign_split_manifests:
             self.warnings.append(
                 f"{result.foreign_split_manifests} split manifests (*-manifest.json) in "

@@ -75,6 +75,20 @@ class SinkSummary:
     json_bytes: int = 0
     #: Where the export is: the target directory, the zip file, or None when streamed.
     location: Path | None = None
+    #: The first LISTED_NAMES_MAX names of the files left alone (unchanged), kept from the
+    #: previous export, and removed, for a command's ``-v 2`` listing.
+    skipped_names: list[str] = dataclasses.field(default_factory=list)
+    kept_names: list[str] = dataclasses.field(default_factory=list)
+    removed_names: list[str] = dataclasses.field(default_factory=list)
+
+    def list_name(self, names: list[str], relpath: str) -> None:
+        """Add ``relpath`` to one of the name lists, while it is shorter than its cap."""
+        if len(names) < LISTED_NAMES_MAX:
+            names.append(relpath)
+
+
+#: How many names of each kind a :class:`SinkSummary` lists; past it they are only counted.
+LISTED_NAMES_MAX = 1000
 
 
 _OPEN, _COMMITTING, _COMMITTED, _ABORTED = "open", "committing", "committed", "aborted"
@@ -171,6 +185,7 @@ class ExportSink:
             self.summary.files_copied += 1
             return "copied"
         self.summary.files_skipped += 1
+        self.summary.list_name(self.summary.skipped_names, relpath)
         return "skipped"
 
     def keep_previous(self, relpath: str, *, sha256: str | None = None) -> bool:
@@ -188,6 +203,7 @@ class ExportSink:
             return False
         self.ledger.record(relpath, FILE, False)
         self.summary.files_kept += 1
+        self.summary.list_name(self.summary.kept_names, relpath)
         return True
 
     def commit(self) -> SinkSummary:

@@ -357,11 +357,13 @@ class DirectorySink(ExportSink):
             # the export: a split manifest of an earlier export that this run did not write (a
             # retitled document's old one) would repeat or contradict its records. It goes
             # even without delete_stale.
+            self.summary.list_name(self.summary.removed_names, relpath)
             return "stale"
         # A link to a directory that this run wrote through is part of the export.
         if not self.delete_stale or (is_link and self.ledger.has_under(relpath)):
             self.owned.carry(relpath)
             return None
+        self.summary.list_name(self.summary.removed_names, relpath)
         return "stale"
 
     def _path(self, parent: str, name: str = "") -> Path:

@@ -347,6 +347,7 @@ class ZipSink(ExportSink):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.target_dir / name)
                     self.summary.files_deleted += 1
+                    self.summary.list_name(self.summary.removed_names, name)
                 removed.add(name)
             fsync_directory(self.target_dir)
             self._note_foreign({name for _, name in ours})

@@ -284,8 +284,9 @@ class Command(ArchiveCommand):
             f"  files: {summary.files_copied} copied ({summary.bytes_copied / 1e6:.1f} MB), "
             f"{summary.files_skipped} unchanged, {summary.files_deleted} deleted"
         )
+        # Only what this run changed: with -cj an unchanged manifest is left as it was.
         report.write(
-            f"  manifests: {summary.bytes_written / 1e6:.1f} MB written, "
+            f"  manifests: {summary.json_written} written ({summary.json_bytes / 1e6:.1f} MB), "
             f"{summary.json_unchanged} unchanged"
         )
         if summary.files_kept:
@@ -293,6 +294,14 @@ class Command(ArchiveCommand):
                 f"  kept: {summary.files_kept} files of the previous export, in place of "
                 "sources that could not be copied"
             )
+        if verbosity > 1:
+            listings = [
+                ("deleted", summary.files_deleted, summary.removed_names),
+                ("kept from the previous export", summary.files_kept, summary.kept_names),
+                ("unchanged", summary.files_skipped, summary.skipped_names),
+            ]
+            for title, count, names in listings:
+                list_names(report, f"  {title}:", count, names)
         if summary.temps_removed:
             report.write(f"  leftovers of interrupted runs removed: {summary.temps_removed}")
         if summary.foreign_files:
@@ -302,11 +311,7 @@ class Command(ArchiveCommand):
                 f"of ours wrote were left alone{listing}"
             )
             if verbosity > 1:
-                for name in summary.foreign_names:
-                    report.write(f"    {name}")
-                more = summary.foreign_files - len(summary.foreign_names)
-                if more > 0:
-                    report.write(f"    ... and {more} more")
+                list_names(report, None, summary.foreign_files, summary.foreign_names)
 
     def verify(self, output: Path, passphrase: str | None) -> tuple[VerifyReport, str]:
         """``--verify``: read the new export back; its report and its location."""
@@ -317,3 +322,16 @@ class Command(ArchiveCommand):
         with source:
             report = ExportVerifier(source, load_plan(), passphrase=passphrase).run()
         return report, source.location
+
+
+def list_names(report, title: str | None, count: int, names: list[str]) -> None:
+    """``-v 2``'s list of files: ``title`` (if any) and the names, with how many more there are
+    than the run kept the names of."""
+    if not count:
+        return
+    if title is not None:
+        report.write(title)
+    for name in names:
+        report.write(f"    {name}")
+    if count > len(names):
+        report.write(f"    ... and {count - len(names)} more")

@@ -1,0 +1,136 @@
+"""Exports to ``s3://bucket/prefix`` against a real S3-compatible server process: the committed
+generation holds exactly the files and bytes of a directory export, an unchanged re-run
+uploads no file (counted on the server's side), and the export reads back and round-trips."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+from django.core.management import call_command
+
+from documents.models import Document
+from tests.helpers.archives import wipe
+from tests.helpers.exports import export, import_, verify
+from tests.s3.helpers import committed_files, directory_files, objects, uploaded_files
+
+pytestmark = [pytest.mark.django_db, pytest.mark.one_database]
+
+ARCHIVE = {"documents": 12, "seed": 5}
+
+GENERATION = r"generations/\d{8}T\d{6}Z-[0-9a-f]{8}/"
+
+
+def export_s3(url: str, *args: str) -> None:
+    call_command("document_exporter", url, "--stream", *args, "--no-progress-bar", verbosity=0)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("-sm", "-p"), ("--data-only",), ("-na", "-nt", "-cj")],
+    ids=lambda a: " ".join(a) or "plain",
+)
+def test_the_committed_generation_is_a_directory_export_byte_for_byte(
+    archive, tmp_path, bucket, s3_server, args
+):
+    directory = export(tmp_path / "directory", *args)
+    export_s3(f"s3://{bucket}/backups/nightly", *args)
+    client = s3_server.client()
+    assert committed_files(client, bucket, "backups/nightly/") == directory_files(directory)
+    # The layout: the commit object, and one generation's marker, record and files; no lock.
+    keys = sorted(objects(client, bucket))
+    assert "backups/nightly/COMMIT.json" in keys
+    pattern = re.compile(
+        rf"^backups/nightly/(COMMIT\.json|{GENERATION}(begun\.json|record\.jsonl|files/.+))$"
+    )
+    assert [key for key in keys if not pattern.match(key)] == []
+
+
+def test_an_unchanged_rerun_uploads_no_file(archive, tmp_path, bucket, s3_server):
+    url = f"s3://{bucket}/archive"
+    export_s3(url)
+    with s3_server.recording() as requests:
+        export_s3(url, "-cj")
+    uploads = [r.path for r in requests if r.uploads_bytes]
+    # The lock, the new generation's marker, its record and the commit object: no file, and
+    # with -cj not even the unchanged manifests.
+    assert uploaded_files(requests) == []
+    assert len(uploads) == 4, uploads
+    assert sum(path.endswith("/COMMIT.json") for path in uploads) == 1
+
+    # Without -cj the JSON files go up again; the document files still do not.
+    with s3_server.recording() as requests:
+        export_s3(url)
+    assert sorted(uploaded_files(requests)) == ["manifest.json", "metadata.json"]
+
+    # One changed document file: that file alone (and the JSON) is uploaded.
+    document = Document.global_objects.order_by("pk").first()
+    document.source_path.write_bytes(document.source_path.read_bytes() + b"changed\n")
+    import hashlib
+
+    document.checksum = hashlib.sha256(document.source_path.read_bytes()).hexdigest()
+    document.save()
+    with s3_server.recording() as requests:
+        export_s3(url, "-cj")
+    uploaded = uploaded_files(requests)
+    assert len(uploaded) == 2, uploaded  # the original and manifest.json (metadata unchanged)
+    assert "manifest.json" in uploaded
+    directory = export(tmp_path / "directory")
+    assert committed_files(s3_server.client(), bucket, "archive/") == directory_files(directory)
+    verify(url)
+
+
+def test_compare_checksums_decides_by_sha256(archive, bucket, s3_server):
+    url = f"s3://{bucket}/c"
+    export_s3(url, "-c")
+    originals = [document.source_path for document in Document.global_objects.all()]
+    # Touch every original: same bytes, new mtime. By size and mtime they changed; by sha256
+    # they did not (and the record takes their new mtime).
+    for path in originals:
+        path.touch()
+    with s3_server.recording() as requests:
+        export_s3(url, "-c", "-cj")
+    assert uploaded_files(requests) == []
+    for path in originals:
+        os.utime(path, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
+    with s3_server.recording() as requests:
+        export_s3(url, "-cj")
+    uploaded = uploaded_files(requests)
+    assert len(uploaded) == len(originals), uploaded
+
+
+def test_round_trip_through_the_bucket_is_byte_exact(archive, tmp_path, bucket, s3_server):
+    url = f"s3://{bucket}/roundtrip"
+    export_s3(url)
+    first = export(tmp_path / "first")
+    out, _ = verify(url)
+    assert f"Verified {url}" in out
+    media_before = {p.relative_to(archive): p.read_bytes() for p in archive.rglob("*.*")}
+    wipe(archive)
+    assert Document.global_objects.count() == 0
+    assert "Imported" in import_(url)
+    media_after = {p.relative_to(archive): p.read_bytes() for p in archive.rglob("*.*")}
+    assert media_after == media_before
+    second = export(tmp_path / "second")
+    assert directory_files(second) == directory_files(first)
+    export_s3(url)
+    assert committed_files(s3_server.client(), bucket, "roundtrip/") == directory_files(first)
+    verify(url, "--against-db")
+
+
+def test_the_commit_object_names_every_file_with_its_sha256_and_size(archive, bucket, s3_server):
+    export_s3(f"s3://{bucket}/p")
+    client = s3_server.client()
+    commit = json.loads(client.get_object(Bucket=bucket, Key="p/COMMIT.json")["Body"].read())
+    generation = commit["generations"][0]
+    record = client.get_object(Bucket=bucket, Key="p/" + generation["record"]["key"])["Body"].read()
+    import hashlib
+
+    assert hashlib.sha256(record).hexdigest() == generation["record"]["sha256"]
+    lines = [json.loads(line) for line in record.decode().splitlines()]
+    assert len(lines) == generation["record"]["objects"]
+    for entry in lines:
+        data = client.get_object(Bucket=bucket, Key="p/" + entry["key"])["Body"].read()
+        assert (hashlib.sha256(data).hexdigest(), len(data)) == (entry["sha256"], entry["size"])

@@ -211,11 +211,14 @@ class S3Sink(ExportSink):
         )
         generations = [new, *(self.previous.generations if self.previous is not None else ())]
         kept = generations if self.keep is None else generations[: self.keep]
-        dropped = generations[len(kept) :]
+        # Every generation that held objects of the export before and is not kept now: those
+        # dropped, and earlier ones whose objects only the dropped ones named.
+        before = self.previous.live() if self.previous is not None else set()
+        swept = sorted(before - {generation.id for generation in kept})
         write_commit(self.client, self.location, kept)
         self._committed = True
-        if dropped:
-            self.summary.files_deleted += self._remove_dropped(kept, dropped)
+        if swept:
+            self.summary.files_deleted += self._remove_dropped(kept, swept)
         self.lock.release()
 
     def discard(self) -> None:
@@ -280,7 +283,8 @@ class S3Sink(ExportSink):
                 digest.update(chunk)
         return digest.hexdigest()
 
-    def _remove_dropped(self, kept: list[Generation], dropped: list[Generation]) -> int:
+    def _remove_dropped(self, kept: list[Generation], swept: list[str]) -> int:
+        """Remove the objects of the ``swept`` generations that no ``kept`` one names."""
         db = self.ledger.db
         db.execute("CREATE TABLE referenced (key TEXT PRIMARY KEY)")
         db.execute("INSERT OR IGNORE INTO referenced SELECT key FROM objects")
@@ -289,9 +293,7 @@ class S3Sink(ExportSink):
             create_record_table(db, "other")
             load_record(self.client, self.location, generation, db, "other")
             db.execute("INSERT OR IGNORE INTO referenced SELECT key FROM other")
-        return remove_generations(
-            self.client, self.location, (g.id for g in dropped), db, "referenced"
-        )
+        return remove_generations(self.client, self.location, swept, db, "referenced")
 
     def _remove_own(self) -> None:
         """Remove the objects this run uploaded and its marker (a kill leaves them to the next

@@ -28,7 +28,13 @@ class ObjectUpload:
     """The object ``key`` (relative to ``location``'s prefix), written as a file."""
 
     def __init__(
-        self, client: Any, location: S3Location, key: str, *, name: str, part_size: int = PART_SIZE
+        self,
+        client: Any,
+        location: S3Location,
+        key: str,
+        *,
+        name: str,
+        part_size: int | None = None,
     ) -> None:
         self.client = client
         self.location = location
@@ -36,7 +42,7 @@ class ObjectUpload:
         self.key = key
         #: What the user knows the object as (``manifest.json``), for messages.
         self.name = name
-        self.part_size = part_size
+        self.part_size = part_size if part_size is not None else PART_SIZE
         self.upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self._buffer = bytearray()

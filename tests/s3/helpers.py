@@ -33,7 +33,7 @@ def start_server(log: Path) -> S3Server:
     import time
 
     port = free_port()
-    env = dict(os.environ, MOTO_ENABLE_RECORDING="True")
+    env = dict(os.environ, MOTO_ENABLE_RECORDING="True", S3_UPLOAD_PART_MIN_SIZE=str(MIN_PART))
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -58,6 +58,9 @@ def start_server(log: Path) -> S3Server:
 
 #: A generation's uploaded files live under ``generations/<id>/files/``.
 FILES = "/files/"
+#: The size of the parts the tests upload in (the exporter's own are 8 MiB) and the smallest
+#: part the test server takes, so that manifests of a small archive go up in several parts.
+MIN_PART = 64 << 10
 
 
 @dataclass

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,13 +27,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(log: Path) -> S3Server:
+def start_server(log: Path, **settings: str) -> S3Server:
     """moto's S3 server in a new process on a free port of 127.0.0.1, its request recorder
-    enabled and its output in ``log``; AssertionError if it does not answer within 30 s."""
+    enabled, moto's ``settings`` (environment variables) given and its output in ``log``;
+    AssertionError if it does not answer within 30 s."""
     import time
 
     port = free_port()
-    env = dict(os.environ, MOTO_ENABLE_RECORDING="True", S3_UPLOAD_PART_MIN_SIZE=str(MIN_PART))
+    env = dict(
+        os.environ,
+        MOTO_ENABLE_RECORDING="True",
+        S3_UPLOAD_PART_MIN_SIZE=str(MIN_PART),
+        **settings,
+    )
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -202,3 +208,69 @@ def run(data_dir: Path, env: dict[str, str], *args: str, timeout: float = 120):
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+class CuttableProxy:
+    """A TCP proxy on a free port of 127.0.0.1 in front of the server: :meth:`cut` stops it
+    and resets every connection through it (the network gone, the server and its data not),
+    :meth:`restore` listens again on the same port."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = ("127.0.0.1", urlsplit(upstream).port)
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._server: Any = None
+        self._sockets: set[Any] = set()
+        self.restore()
+
+    def restore(self) -> None:
+        """Listen and forward again."""
+        import socket
+        import socketserver
+        import threading
+
+        proxy = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                upstream = socket.create_connection(proxy.upstream)
+                proxy._sockets.update((self.request, upstream))
+                pump = threading.Thread(target=_pump, args=(upstream, self.request), daemon=True)
+                pump.start()
+                _pump(self.request, upstream)
+                pump.join()
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self._server = Server(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def cut(self) -> None:
+        """Stop listening and reset every open connection."""
+        import socket
+        import struct
+
+        self._server.shutdown()
+        self._server.server_close()
+        for sock in list(self._sockets):
+            try:
+                # A reset, not a polite close: as when the network or the server goes away.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+            except OSError:
+                pass
+        self._sockets.clear()
+
+
+def _pump(source: Any, destination: Any) -> None:
+    try:
+        while data := source.recv(65536):
+            destination.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, destination):
+            with suppress(OSError):
+                sock.shutdown(2)

@@ -98,6 +98,15 @@ class PreviousExport:
 
 def previous_export(plan: ExportPlan, options: ExportOptions) -> PreviousExport | None:
     """The export in TARGET this run replaces (for a zip, the newest of ours); None if none."""
+    if options.remote is not None:
+        # s3://: the committed generation's metadata.json, as the commit object names it.
+        from exporter.sinks.s3_client import S3Location, make_client
+        from exporter.sinks.s3_commit import committed_json
+
+        metadata = committed_json(make_client(), S3Location.parse(options.remote), METADATA)
+        if isinstance(metadata, dict) and isinstance(metadata.get("counts"), dict):
+            return PreviousExport(options.remote, metadata["counts"])
+        return None
     target = options.target
     if target is None or options.stdout is not None:
         return None

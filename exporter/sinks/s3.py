@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from exporter.format import checksum_hasher
+from exporter.format import MANIFEST, METADATA, checksum_hasher
 from exporter.sinks.base import ExportSink, JsonEntry
 from exporter.sinks.s3_client import S3Location, make_client, translated
 from exporter.sinks.s3_commit import (
@@ -201,6 +201,13 @@ class S3Sink(ExportSink):
             )
         }
         holds.discard(self.generation)
+        entries = {
+            relpath: {"key": key, "sha256": sha256, "size": size}
+            for relpath, key, sha256, size in db.execute(
+                "SELECT relpath, key, sha256, size FROM objects WHERE relpath IN (?, ?)",
+                (MANIFEST, METADATA),
+            )
+        }
         new = Generation(
             id=self.generation,
             record_key=record.key,
@@ -208,6 +215,7 @@ class S3Sink(ExportSink):
             record_size=record.size,
             objects=count,
             holds=tuple(sorted(holds)),
+            entries=entries,
         )
         generations = [new, *(self.previous.generations if self.previous is not None else ())]
         kept = generations if self.keep is None else generations[: self.keep]

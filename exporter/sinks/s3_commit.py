@@ -26,6 +26,7 @@ else under the prefix are never touched.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -47,6 +48,7 @@ __all__ = [
     "Committed",
     "Generation",
     "RemoteLock",
+    "committed_json",
     "create_record_table",
     "load_record",
     "new_generation_id",
@@ -107,6 +109,9 @@ class Generation:
     record_size: int
     objects: int
     holds: tuple[str, ...]
+    #: The record's entries of ``manifest.json`` and ``metadata.json`` (key, sha256, size), so
+    #: that the next run's shrink guard reads the counts without reading the record.
+    entries: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """The generation's entry in the commit object."""
@@ -119,6 +124,7 @@ class Generation:
                 "objects": self.objects,
             },
             "holds": list(self.holds),
+            "entries": self.entries,
         }
 
     @classmethod
@@ -132,6 +138,14 @@ class Generation:
             record_size=int(record["size"]),
             objects=int(record["objects"]),
             holds=tuple(str(held) for held in value["holds"]),
+            entries={
+                str(name): {
+                    "key": str(e["key"]),
+                    "sha256": str(e["sha256"]),
+                    "size": int(e["size"]),
+                }
+                for name, e in value.get("entries", {}).items()
+            },
         )
         if not _GENERATION_ID.match(generation.id) or not all(
             _GENERATION_ID.match(held) for held in generation.holds
@@ -202,6 +216,25 @@ def write_commit(client: Any, location: S3Location, generations: Iterable[Genera
     body = json.dumps(value, indent=2).encode("utf-8") + b"\n"
     with translated(location, f"writing {COMMIT_NAME}"):
         client.put_object(Bucket=location.bucket, Key=location.key(COMMIT_NAME), Body=body)
+
+
+def committed_json(client: Any, location: S3Location, name: str) -> Any:
+    """The JSON value of the committed export's file ``name`` (``metadata.json``) as the commit
+    object's entries give it; None if there is no export, no such entry, or it is not JSON
+    with the recorded sha256."""
+    committed = read_commit(client, location)
+    if committed is None or name not in committed.current.entries:
+        return None
+    entry = committed.current.entries[name]
+    with translated(location, f"reading {name}"):
+        body = client.get_object(Bucket=location.bucket, Key=location.key(entry["key"]))
+        data = body["Body"].read()
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
 
 
 # -- records ---------------------------------------------------------------------------------

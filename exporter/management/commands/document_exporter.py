@@ -242,7 +242,7 @@ class Command(ArchiveCommand):
                 f"{summary.output} holds the new, complete export.",
                 returncode=128 + signum,
             )
-        verification = self.verify(Path(summary.output), passphrase) if options["verify"] else None
+        verification = self.verify(summary.output, passphrase) if options["verify"] else None
         if verbosity > 0:
             self.report(summary, options, report, exporter.plan.documents_key)
         for problem in summary.problems:
@@ -313,7 +313,7 @@ class Command(ArchiveCommand):
             if verbosity > 1:
                 list_names(report, None, summary.foreign_files, summary.foreign_names)
 
-    def verify(self, output: Path, passphrase: str | None) -> tuple[VerifyReport, str]:
+    def verify(self, output: Path | str, passphrase: str | None) -> tuple[VerifyReport, str]:
         """``--verify``: read the new export back; its report and its location."""
         try:
             source = open_export(output)

@@ -148,8 +148,11 @@ class ArchiveExporter:
                 media_lock=self.plan.media_lock,
                 strict=options.strict,
             )
+            self.progress.stage("reading")
             self.write_export(sink)
             self.write_json(sink, METADATA, self.metadata())
+            # The sink commits as the block ends: its files synced, then renamed into place.
+            self.progress.stage("syncing and committing")
         self.summary.add_sink_summary(sink.summary, sink.completed_commit)
 
     def write_export(self, sink: ExportSink) -> None:

@@ -57,6 +57,7 @@ class StreamingExporter(ArchiveExporter):
         ``manifest`` or, with split manifests, each into its own with its related records."""
         plan, options = self.plan, self.options
         files = plan.document_files
+        self.progress.stage("copying files", unit="docs")
         self.progress.start(queryset.count())
         split_sections = self.open_split_sections(queryset) if options.split_manifest else {}
         columns = files.columns
@@ -82,6 +83,7 @@ class StreamingExporter(ArchiveExporter):
         finally:
             for section in split_sections.values():
                 section.close()
+        self.progress.stage("reading")
 
     def secret_fields(self, queryset: QuerySet) -> tuple[str, ...]:
         """Fields encrypted later, by type: they must keep Django's values."""

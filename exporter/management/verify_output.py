@@ -8,7 +8,7 @@ and end through :func:`verification_failure`, so that the two read alike.
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from exporter.management.cli import EXIT_FAILED, EXIT_PROBLEMS
 from exporter.readback.report import VerifyReport
@@ -37,15 +37,17 @@ def print_verification(
     verbosity: int,
     *,
     show_recorded: bool = True,
+    out: OutputWrapper | None = None,
 ) -> None:
     """Print a verification's findings to the command's streams, in reading order.
 
     Problems (and the problems the export recorded itself, unless ``show_recorded`` is False
     because the caller listed them already) go first, on standard error; then the notes and
     the warnings' number (with ``verbosity`` 2 or more, the warnings themselves); then, on
-    standard output, what was read, which starts with "Verified" only when nothing is wrong.
+    standard output (or ``out``), what was read, which starts with "Verified" only when
+    nothing is wrong.
     """
-    err, out = command.stderr, command.stdout
+    err, out = command.stderr, out or command.stdout
     for alert in report.alerts:
         err.write(f"Warning: {alert}")
     for problem in report.problems:

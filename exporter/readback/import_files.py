@@ -90,6 +90,7 @@ class FileStage:
             raise
 
     def _copy_files(self, documents: int) -> None:
+        self.progress.stage("copying files", total=documents, unit="docs")
         if self.options.files_only:
             self.progress.start(documents)
         documents_label = self.documents_label()
@@ -136,8 +137,7 @@ class FileStage:
                         f"Recorded by the export: {recorded.describe()} The export's copy was "
                         f"imported to {destination}."
                     )
-            if self.options.files_only:
-                self.progress.document_done()
+            self.progress.document_done()
         # One sync per file system instead of one per file, each a journal commit.
         for directory in self._unsynced.values():
             try:

@@ -348,6 +348,7 @@ class ArchiveImporter(FileStage):
         using = self.options.using
         connection = connections[using]
         loader = BatchLoader(using, self.options.batch_size)
+        self.progress.stage("loading", total=documents, unit="docs")
         self.progress.start(documents)
         documents_label = self.documents_label()
         self.stage = "load"
@@ -363,6 +364,7 @@ class ArchiveImporter(FileStage):
                     if record["model"] == documents_label:
                         self.progress.document_done()
                 loader.flush()
+                self.progress.stage("checking and committing")
                 tables = [apps.get_model(label)._meta.db_table for label in loader.counts]
                 connection.check_constraints(table_names=tables)
                 self.reset_sequences(loader.counts)

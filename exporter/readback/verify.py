@@ -29,6 +29,7 @@ from exporter.encryption import (
 )
 from exporter.format import FILE_NAME_KEY, MANIFEST, METADATA
 from exporter.plan import ExportPlan
+from exporter.progress import ExportProgress
 from exporter.readback.compare import DatabaseComparison
 from exporter.readback.ledger import ReadLedger
 from exporter.readback.loader import describe_unknown_fields, unknown_fields
@@ -50,8 +51,9 @@ class ExportVerifier(FileChecks):
 
     ``passphrase`` checks that every encrypted secret decrypts; ``against_db`` compares each
     record with the database's current row, by meaning (:mod:`exporter.readback.compare`);
-    ``checksums=False`` checks that files exist without hashing them. The source is read,
-    never changed; the caller opens and closes it (:func:`exporter.readback.source.open_export`).
+    ``checksums=False`` checks that files exist without hashing them; ``progress`` hears of the
+    stages, the records read and the bytes hashed. The source is read, never changed; the
+    caller opens and closes it (:func:`exporter.readback.source.open_export`).
     """
 
     def __init__(
@@ -62,8 +64,10 @@ class ExportVerifier(FileChecks):
         passphrase: str | None = None,
         against_db: bool = False,
         checksums: bool = True,
+        progress: ExportProgress | None = None,
     ) -> None:
         self.source = source
+        self.progress = progress or ExportProgress()
         self.plan = plan
         self.passphrase = passphrase
         self.against_db = against_db
@@ -83,6 +87,13 @@ class ExportVerifier(FileChecks):
 
     def run(self) -> VerifyReport:
         """Read the whole export and report every problem found in it."""
+        try:
+            return self.verify()
+        finally:
+            self.progress.finish()
+
+    def verify(self) -> VerifyReport:
+        """:meth:`run`'s work: every check, in order."""
         report = self.report
         report.alerts.extend(self.source.notes)
         if self.source.unfinished is not None:
@@ -112,9 +123,11 @@ class ExportVerifier(FileChecks):
             return report
         self.ledger = ReadLedger()
         try:
+            self.progress.stage("reading and hashing", unit="records")
             for relpath in self.source.manifests():
                 report.manifests += 1
                 self.check_manifest(relpath)
+            self.progress.stage("checking references")
             self.check_duplicates()
             self.check_references()
             self.check_leftovers()
@@ -176,6 +189,7 @@ class ExportVerifier(FileChecks):
             with self.source.open(relpath) as stream:
                 for index, record in enumerate(read_records(stream)):
                     self.check_record(relpath, index, record, streamed)
+                    self.progress.advance()
         except OSError as exc:
             self.unreadable = True
             self.report.fatal(f"{relpath} cannot be read: {describe_os_error(exc)}.")

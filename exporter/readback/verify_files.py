@@ -2,7 +2,7 @@
 and (for documents' originals and archived versions) with the sha256 its record gives.
 
 A mixin of :class:`exporter.readback.verify.ExportVerifier`, whose state it uses: ``source``,
-``report``, ``ledger``, ``paths``, ``contents``, ``recorded`` and ``checksums``.
+``report``, ``progress``, ``ledger``, ``paths``, ``contents``, ``recorded`` and ``checksums``.
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ class FileChecks:
             )
             return
         self.report.bytes_hashed += size
+        self.progress.bytes_copied(size)
         if digest != checksum and recorded is None:
             self.report.problem(
                 f"{where}: file {relpath} has {checksum_hasher(checksum).name} {digest}, the "

@@ -7,6 +7,7 @@ The command only parses options and reports; the work is the library's
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from django.core.management.base import CommandError, CommandParser
@@ -20,13 +21,14 @@ from exporter.export.streaming import StreamingExporter
 from exporter.management.cli import (
     EXIT_PROBLEMS,
     ArchiveCommand,
-    BarProgress,
     add_passphrase_arguments,
     batch_size_option,
     resolve_passphrase,
     seconds_option,
     whole_number_option,
 )
+from exporter.management.json_output import JsonOutput, add_json_argument, verify_body
+from exporter.management.progress_bars import StageBars, bars_wanted
 from exporter.management.verify_output import print_verification, verification_failure
 from exporter.plan import load_plan
 from exporter.readback.report import VerifyReport
@@ -36,7 +38,7 @@ from exporter.sinks.s3_client import is_s3_url
 from exporter.writing.layouts import LAYOUTS
 
 
-class Command(ArchiveCommand):
+class Command(JsonOutput, ArchiveCommand):
     """``manage.py document_exporter``: its options, the export run, and the final report."""
 
     help = (
@@ -179,6 +181,7 @@ class Command(ArchiveCommand):
             help="With --stream: seconds to wait for another exporter writing into TARGET "
             "(default 0: fail at once).",
         )
+        add_json_argument(parser)
 
     def handle(self, *args, **options) -> None:
         """Refuse options that cannot work together, run the export, and report it."""
@@ -191,6 +194,11 @@ class Command(ArchiveCommand):
                     raise UsageError(f"--{name.replace('_', '-')} needs --stream.")
         if to_stdout and options["verify"]:
             raise UsageError("--verify needs a TARGET directory; verify the saved zip instead.")
+        if to_stdout and options["json"]:
+            raise UsageError(
+                "--json writes to standard output, which TARGET - gives the zip: export into a "
+                "directory, or leave out --json."
+            )
         if to_stdout and sys.stdout.isatty():
             raise UsageError(
                 "TARGET - writes a zip to standard output, which is a terminal here: redirect "
@@ -223,18 +231,16 @@ class Command(ArchiveCommand):
         )
         verbosity = options["verbosity"]
         # Reports go to stderr when stdout carries the zip.
-        report = self.stderr if to_stdout else self.stdout
-        show_bars = (
-            not options["no_progress_bar"]
-            and verbosity > 0
-            and sys.stderr.isatty()
-            and (to_stdout or sys.stdout.isatty())
-        )
+        report = self.summary_stream(self.stderr if to_stdout else self.stdout)
+        progress = StageBars(bars_wanted(options, stdout_too=not to_stdout))
         kind = StreamingExporter if options["stream"] else ClassicExporter
-        exporter = kind(load_plan(), export_options, BarProgress(show_bars))
+        exporter = kind(load_plan(), export_options, progress)
         for warning in warnings:
             self.stderr.write(f"Warning: {warning}")
+        self.json_body = {"target": options["target"], "mode": kind_name(options)}
+        self.json_durations = progress.durations
         summary = exporter.run()
+        self.json_body.update(export_body(summary, exporter.plan.documents_key))
         signum = interrupts.pending()
         if signum is not None:
             raise CommandError(
@@ -242,7 +248,12 @@ class Command(ArchiveCommand):
                 f"{summary.output} holds the new, complete export.",
                 returncode=128 + signum,
             )
-        verification = self.verify(summary.output, passphrase) if options["verify"] else None
+        verification = None
+        if options["verify"]:
+            started = time.monotonic()
+            verification = self.verify(summary.output, passphrase)
+            progress.durations["verifying"] = time.monotonic() - started
+            self.json_body["verification"] = verify_body(*verification)
         if verbosity > 0:
             self.report(summary, options, report, exporter.plan.documents_key)
         for problem in summary.problems:
@@ -251,7 +262,9 @@ class Command(ArchiveCommand):
             # After the export's own summary: the export is done, this is what it holds.
             verified, location = verification
             if verbosity > 0 or not verified.ok:
-                print_verification(self, verified, location, verbosity, show_recorded=False)
+                print_verification(
+                    self, verified, location, verbosity, show_recorded=False, out=report
+                )
             failure = verification_failure(verified, location, show_recorded=False)
             if failure is not None:
                 raise CommandError(
@@ -335,3 +348,33 @@ def list_names(report, title: str | None, count: int, names: list[str]) -> None:
         report.write(f"    {name}")
     if count > len(names):
         report.write(f"    ... and {count - len(names)} more")
+
+
+def kind_name(options: dict) -> str:
+    """Which exporter runs: "stream" or "classic"."""
+    return "stream" if options["stream"] else "classic"
+
+
+def export_body(summary, documents_key: str) -> dict:
+    """What the export did, as ``--json`` gives it (see docs/json-output.md)."""
+    return {
+        "output": summary.output,
+        "documents": summary.records.get(documents_key, 0),
+        "records": dict(summary.records),
+        "records_total": sum(summary.records.values()),
+        "files": {
+            "copied": summary.files_copied,
+            "unchanged": summary.files_skipped,
+            "deleted": summary.files_deleted,
+            "kept_previous": summary.files_kept,
+            "not_ours": summary.foreign_files,
+            "bytes_copied": summary.bytes_copied,
+        },
+        "manifests": {
+            "written": summary.json_written,
+            "unchanged": summary.json_unchanged,
+            "bytes_written": summary.json_bytes,
+        },
+        "problems": [problem.as_json() for problem in summary.problems],
+        "warnings": list(summary.warnings),
+    }

@@ -16,11 +16,12 @@ from exporter.management.cli import (
     EXIT_PROBLEMS,
     PASSPHRASE_ENV,
     ArchiveCommand,
-    BarProgress,
     add_passphrase_arguments,
     batch_size_option,
     resolve_passphrase,
 )
+from exporter.management.json_output import JsonOutput, add_json_argument
+from exporter.management.progress_bars import StageBars, bars_wanted
 from exporter.plan import load_plan
 from exporter.readback.importing import ArchiveImporter, ImportOptions
 from exporter.readback.post_import import run_post_import
@@ -48,7 +49,7 @@ def is_encrypted(source: ExportSource) -> bool:
         return False
 
 
-class Command(ArchiveCommand):
+class Command(JsonOutput, ArchiveCommand):
     """``manage.py document_importer``: its options, the import run, and the final report."""
 
     help = (
@@ -98,6 +99,7 @@ class Command(ArchiveCommand):
         parser.add_argument(
             "--no-progress-bar", action="store_true", help="Do not show progress bars."
         )
+        add_json_argument(parser)
 
     def handle(self, *args, **options) -> None:
         """Open the export, get its passphrase if it needs one, import it, and report."""
@@ -118,9 +120,10 @@ class Command(ArchiveCommand):
             raise CommandError(f"Cannot import: {source.unfinished}")
         for note in source.notes:
             self.stderr.write(f"Warning: {note}")
-        show_bars = (
-            not options["no_progress_bar"] and options["verbosity"] > 0 and sys.stderr.isatty()
-        )
+        progress = StageBars(bars_wanted(options))
+        self.json_durations = progress.durations
+        self.json_body = {"source": source.location}
+        out = self.summary_stream(self.stdout)
         with source:
             if passphrase is None and is_encrypted(source) and stdin_is_a_terminal():
                 passphrase = getpass.getpass("Passphrase of the export's secrets: ")
@@ -133,7 +136,7 @@ class Command(ArchiveCommand):
                 passphrase_origin=passphrase_origin(options) if passphrase is not None else "",
             )
             plan = load_plan()
-            importer = ArchiveImporter(source, plan, import_options, BarProgress(show_bars))
+            importer = ArchiveImporter(source, plan, import_options, progress)
             try:
                 summary = importer.run()
             except BaseException:
@@ -141,13 +144,14 @@ class Command(ArchiveCommand):
                 self.failure_note = importer.failure_note
                 raise
         self.failure_note = importer.failure_note
+        self.json_body.update(import_body(summary, data_only=options["data_only"]))
         if options["verbosity"] > 0:
-            self.stdout.write(
+            out.write(
                 f"Imported {sum(summary.records.values())} records from {source.location} "
                 f"in {summary.elapsed:.1f} s."
             )
             if summary.records:
-                self.stdout.write(
+                out.write(
                     "  records: "
                     + ", ".join(f"{k} {v}" for k, v in sorted(summary.records.items()))
                 )
@@ -157,7 +161,7 @@ class Command(ArchiveCommand):
                     if summary.files_not_imported
                     else ""
                 )
-                self.stdout.write(
+                out.write(
                     f"  files: {summary.files_copied} copied "
                     f"({summary.bytes_copied / 1e6:.1f} MB), "
                     f"{summary.files_skipped} already in place{not_imported}"
@@ -169,14 +173,20 @@ class Command(ArchiveCommand):
             )
         if plan.post_import and not options["skip_post_import"]:
             self.failure_note = "The import is complete."
-            for step in run_post_import(
-                plan.post_import,
-                verbosity=options["verbosity"],
-                stdout=self.stdout,
-                stderr=self.stderr,
-            ):
-                if options["verbosity"] > 0:
-                    self.stdout.write(f"  post-import: ran {step.describe()}")
+            self.json_body["post_import"] = []
+            progress.stage("post-import step")
+            try:
+                for step in run_post_import(
+                    plan.post_import,
+                    verbosity=options["verbosity"],
+                    stdout=out,
+                    stderr=self.stderr,
+                ):
+                    self.json_body["post_import"].append(step.describe())
+                    if options["verbosity"] > 0:
+                        out.write(f"  post-import: ran {step.describe()}")
+            finally:
+                progress.finish()
         if summary.problems:
             for problem in summary.problems:
                 self.stderr.write(f"Warning: {problem}")
@@ -194,3 +204,25 @@ def stdin_is_a_terminal() -> bool:
         return sys.stdin is not None and os.isatty(sys.stdin.fileno())
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def import_body(summary, *, data_only: bool) -> dict:
+    """What the import did, as ``--json`` gives it (see docs/json-output.md)."""
+    return {
+        "records": dict(sorted(summary.records.items())),
+        "records_total": sum(summary.records.values()),
+        "files": None
+        if data_only
+        else {
+            "copied": summary.files_copied,
+            "unchanged": summary.files_skipped,
+            "not_imported": summary.files_not_imported,
+            "bytes_copied": summary.bytes_copied,
+        },
+        "problems": list(summary.problems),
+        "warnings": (
+            [f"removed {summary.temps_removed} temporary files of an earlier, stopped import"]
+            if summary.temps_removed
+            else []
+        ),
+    }

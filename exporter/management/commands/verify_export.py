@@ -13,6 +13,8 @@ from exporter.management.cli import (
     add_passphrase_arguments,
     resolve_passphrase,
 )
+from exporter.management.json_output import JsonOutput, add_json_argument, verify_body
+from exporter.management.progress_bars import StageBars, bars_wanted
 from exporter.management.verify_output import print_verification, verification_failure
 from exporter.plan import load_plan
 from exporter.readback.source import open_export
@@ -22,7 +24,7 @@ from exporter.readback.verify import ExportVerifier
 EXIT_CANNOT_VERIFY = EXIT_USAGE
 
 
-class Command(ArchiveCommand):
+class Command(JsonOutput, ArchiveCommand):
     """``manage.py verify_export``: its options, the verification, and its exit status."""
 
     help = (
@@ -55,6 +57,10 @@ class Command(ArchiveCommand):
             action="store_true",
             help="Check that files exist, without hashing them.",
         )
+        parser.add_argument(
+            "--no-progress-bar", action="store_true", help="Do not show progress bars."
+        )
+        add_json_argument(parser)
 
     def handle(self, *args, **options) -> None:
         """Open the export, verify it, print the report, and exit with its status."""
@@ -66,6 +72,9 @@ class Command(ArchiveCommand):
             source = open_export(options["source"])
         except (ValueError, OSError, zipfile.BadZipFile) as exc:
             raise CommandError(f"Cannot verify: {exc}", returncode=EXIT_CANNOT_VERIFY) from None
+        progress = StageBars(bars_wanted(options, stdout_too=True), bytes_label="hashed")
+        self.json_durations = progress.durations
+        self.json_body = {"source": source.location}
         with source:
             report = ExportVerifier(
                 source,
@@ -73,8 +82,16 @@ class Command(ArchiveCommand):
                 passphrase=passphrase,
                 against_db=options["against_db"],
                 checksums=not options["no_checksums"],
+                progress=progress,
             ).run()
-        print_verification(self, report, source.location, options["verbosity"])
+        self.json_body = verify_body(report, source.location)
+        print_verification(
+            self,
+            report,
+            source.location,
+            options["verbosity"],
+            out=self.summary_stream(self.stdout),
+        )
         if report.unverifiable:
             raise CommandError(
                 f"Cannot verify {source.location}: see the problem above.",

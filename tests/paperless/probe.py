@@ -4,6 +4,7 @@ Run inside the twin, as the oracle is::
 
     python -m tests.paperless.probe secrets    # the plaintext secrets, by model and pk
     python -m tests.paperless.probe snapshot   # a digest of every table's rows, by model
+    python -m tests.paperless.probe many_to_many   # each model's many-to-many field names
 """
 
 from __future__ import annotations
@@ -43,13 +44,24 @@ def snapshot() -> dict[str, str]:
     return digests
 
 
+def many_to_many() -> dict[str, list[str]]:
+    """The names of each model's many-to-many fields, by model label (models with some)."""
+    from django.apps import apps
+
+    return {
+        model._meta.label_lower: [field.name for field in model._meta.many_to_many]
+        for model in apps.get_models()
+        if model._meta.many_to_many
+    }
+
+
 def main(argv: list[str]) -> int:
     """Print what ``argv[0]`` asks for."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperless.settings")
     import django
 
     django.setup()
-    probes = {"secrets": secrets, "snapshot": snapshot}
+    probes = {"secrets": secrets, "snapshot": snapshot, "many_to_many": many_to_many}
     if len(argv) != 1 or argv[0] not in probes:
         print(f"usage: probe {{{'|'.join(probes)}}}", file=sys.stderr)
         return 2

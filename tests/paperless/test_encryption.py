@@ -17,6 +17,7 @@ import pytest
 from tests.paperless.compare import assert_same_bytes
 from tests.paperless.oracle import SECRETS
 from tests.paperless.paperless_crypto import TOKEN_PREFIX, decrypt_value, fernet_for
+from tests.paperless.restore import add_consumer
 
 pytestmark = pytest.mark.django_db
 
@@ -130,26 +131,35 @@ def test_import_without_passphrase_is_refused(empty_twin, paperless_export):
     assert probe(empty_twin, "snapshot") == before
 
 
-CONSUMER_PK = (
-    "from django.contrib.auth.models import User; "
-    "print(User.objects.get(username='consumer').pk)"
-)
+def test_import_with_a_wrong_passphrase_is_refused(empty_twin, paperless_export):
+    before = probe(empty_twin, "snapshot")
+    done = empty_twin.manage(
+        "streaming_importer",
+        str(paperless_export),
+        "--data-only",
+        "--no-progress-bar",
+        "--passphrase",
+        PASSPHRASE + "x",
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output, output
+    assert "passphrase" in output.lower(), output
+    assert probe(empty_twin, "snapshot") == before
+
+
+def test_verify_with_a_wrong_passphrase_fails(empty_twin, paperless_export):
+    done = empty_twin.manage(
+        "verify_export", str(paperless_export), "--passphrase", PASSPHRASE + "x"
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output, output
+    assert "passphrase" in output.lower(), output
 
 
 def test_import_with_passphrase_restores_plaintext(twin, empty_twin, paperless_export, plaintext):
-    # The seeded archive has paperless's own `consumer` user, as installations with the old
-    # migration history do; its rows are not exported, but rows pointing at it are (facts 3.2),
-    # so the target must have it too, as the new installation of such a user has it.
-    consumer = twin.manage("shell", "--no-imports", "-c", CONSUMER_PK)
-    assert consumer.returncode == 0, consumer.stderr
-    created = empty_twin.manage(
-        "shell",
-        "--no-imports",
-        "-c",
-        "from django.contrib.auth.models import User; "
-        f"User.objects.create(pk={int(consumer.stdout)}, username='consumer')",
-    )
-    assert created.returncode == 0, created.stderr
+    add_consumer(twin, empty_twin)
     done = empty_twin.manage(
         "streaming_importer",
         str(paperless_export),

@@ -147,9 +147,7 @@ def test_split_manifests_keep_notes_of_no_document(twin, tmp_path):
     """paperless-ngx drops them with -sm; ours keeps them in the main manifest."""
     whole, split = tmp_path / "whole", tmp_path / "split"
     notes = [
-        r
-        for r in json.loads(export(twin, whole, "--data-only"))
-        if r["model"] == "documents.note"
+        r for r in json.loads(export(twin, whole, "--data-only")) if r["model"] == "documents.note"
     ]
     orphans = [r for r in notes if r["fields"]["document"] is None]
     assert orphans

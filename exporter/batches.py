@@ -85,7 +85,13 @@ class RecordLayout:
         # str(obj._meta) of the instances: the proxy's own label for proxy models.
         self.label = str(model._meta)
         fields = [f for f in meta.local_fields if f.serialize]
-        self.m2m = [M2MPlan(f) for f in meta.local_many_to_many if f.serialize]
+        # Django's serializer leaves out the many-to-many fields with a through model of
+        # their own: that model's rows are records of their own.
+        self.m2m = [
+            M2MPlan(f)
+            for f in meta.local_many_to_many
+            if f.serialize and f.remote_field.through._meta.auto_created
+        ]
         # Local fields, then many-to-many fields: the serializer's order.
         self.names = [f.name for f in fields] + [plan.name for plan in self.m2m]
         self.pk_converter = value_converter(meta.pk)

@@ -83,13 +83,7 @@ def value_converter(field: models.Field) -> ValueConverter | None:
     value_from_object or value_to_string, binary data), so the caller falls back to Django.
     """
     if field.is_relation:
-        # A foreign key serializes as the raw id, which has the type of the target's key.
-        if field.many_to_many or field.one_to_many:
-            raise NotReproducible(f"{field} is not a concrete column")
-        target = field.target_field
-        if type(field).value_from_object is not models.Field.value_from_object:
-            raise NotReproducible(f"{field} has its own value_from_object")
-        return value_converter(target)
+        return _relation_converter(field)
     if type(field).value_from_object is not models.Field.value_from_object:
         raise NotReproducible(f"{field} has its own value_from_object")
     if not issubclass(field.descriptor_class, _PLAIN_DESCRIPTORS):
@@ -113,3 +107,21 @@ def value_converter(field: models.Field) -> ValueConverter | None:
     if converter is _unchanged:
         return None
     return converter
+
+
+def _relation_converter(field: models.Field) -> ValueConverter | None:
+    """A foreign key's: its column holds the target's values (the target's converters run),
+    which the serializer keeps when protected and otherwise writes with the foreign key's own
+    ``value_to_string``, ``str()``: a duration is ``"1 day, 0:00:05"`` there, not the
+    duration field's ``"1 00:00:05"``."""
+    if field.many_to_many or field.one_to_many:
+        raise NotReproducible(f"{field} is not a concrete column")
+    if type(field).value_from_object is not models.Field.value_from_object:
+        raise NotReproducible(f"{field} has its own value_from_object")
+    if type(field).value_to_string is not models.Field.value_to_string:
+        raise NotReproducible(f"{field} has its own value_to_string")
+    target = field.target_field
+    if isinstance(target, models.JSONField):
+        raise NotReproducible(f"{field} points at a JSON key")
+    # Raises for a target whose values need an instance; None when they are always protected.
+    return None if value_converter(target) is None else _as_string

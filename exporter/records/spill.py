@@ -2,14 +2,25 @@
 
 MariaDB's unbuffered cursor forbids any other statement while it streams, so what must be
 looked up per batch is read beforehand into one of these, in flat memory.
+
+Keys and values come back as they went in, value and type: ints of SQLite's 64 bits and
+strings are stored as themselves (the common keys: compact, and no call per value); anything
+else (UUIDs, decimals, dates, times, durations, booleans, ints past 64 bits, bytes) as its
+pickle, which sqlite3 could not store or would give back as another type. Equal keys of one
+column (values read by the same field's converters) have equal pickles, so a pickle is looked
+up as the key itself. The file is private to this process and read only by it.
 """
 
 from __future__ import annotations
 
+import pickle
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
+
+_INT64 = range(-(2**63), 2**63)
+_PICKLE = pickle.HIGHEST_PROTOCOL
 
 
 class KeyedSpill:
@@ -23,10 +34,23 @@ class KeyedSpill:
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute("CREATE TABLE row (seq INTEGER PRIMARY KEY, key, value)")
+        # Whether any key or value was stored as a pickle: if not, nothing is decoded.
+        self._pickled_keys = False
+        self._pickled_values = False
 
     def extend(self, rows: Iterable[tuple[Any, Any]]) -> None:
         """Append (key, value) rows, before :meth:`seal`."""
-        self._db.executemany("INSERT INTO row (key, value) VALUES (?, ?)", rows)
+        rows = list(rows)
+        if not rows:
+            return
+        keys, values = zip(*rows, strict=True)
+        keys, pickled_keys = _stored(keys)
+        values, pickled_values = _stored(values)
+        self._pickled_keys |= pickled_keys
+        self._pickled_values |= pickled_values
+        self._db.executemany(
+            "INSERT INTO row (key, value) VALUES (?, ?)", zip(keys, values, strict=True)
+        )
 
     def seal(self) -> None:
         """Index the rows; call once after the last extend()."""
@@ -36,13 +60,46 @@ class KeyedSpill:
 
     def lookup(self, keys: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
         """The (key, value) rows of these keys, in the order they were appended."""
+        wanted, _ = _stored(tuple(keys))
         self._db.execute("DELETE FROM wanted")
-        self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((k,) for k in keys))
-        yield from self._db.execute(
+        self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((k,) for k in wanted))
+        rows = self._db.execute(
             "SELECT key, value FROM row WHERE key IN (SELECT key FROM wanted) ORDER BY seq"
         )
+        if not (self._pickled_keys or self._pickled_values):
+            yield from rows
+            return
+        key_of = _decode if self._pickled_keys else _same
+        value_of = _decode if self._pickled_values else _same
+        for key, value in rows:
+            yield key_of(key), value_of(value)
 
     def close(self) -> None:
         """Close the spill and remove its file."""
         self._db.close()
         self._file.close()
+
+
+def _stored(column: Sequence[Any]) -> tuple[Sequence[Any], bool]:
+    """``column`` as stored, and whether any value of it was pickled."""
+    types = set(map(type, column))
+    if types <= {str} or (types <= {int} and min(column) in _INT64 and max(column) in _INT64):
+        # The common case, checked in C: stored as they are.
+        return column, False
+    stored = list(map(_encode, column))
+    return stored, any(type(value) is bytes for value in stored)
+
+
+def _encode(value: Any) -> Any:
+    if type(value) is str or (type(value) is int and value in _INT64):
+        return value
+    return pickle.dumps(value, protocol=_PICKLE)
+
+
+def _decode(stored: Any) -> Any:
+    # Only pickles are stored as bytes: bytes of the caller's were pickled too.
+    return pickle.loads(stored) if type(stored) is bytes else stored  # noqa: S301 - our own file
+
+
+def _same(value: Any) -> Any:
+    return value

@@ -4,7 +4,8 @@ The public API, importable from ``exporter``:
 
 - What to export: :class:`ExportPlan` of :class:`Section` s, with :class:`DocumentFiles`
   describing each document's files as a :class:`DocumentFileInfo` and :class:`AttachedFile`
-  the files other records carry; :func:`load_plan` reads the site's plan from the
+  the files other records carry, :class:`PostImportStep` a command to run after an import;
+  :func:`load_plan` reads the site's plan from the
   ``EXPORTER_PLAN`` setting (in a paperless-ngx site, ``exporter.paperless`` ships one).
 - Exporting: :class:`StreamingExporter` (flat memory) or :class:`ClassicExporter` (the
   reference), each run with :class:`ExportOptions` and returning an :class:`ExportSummary`.
@@ -22,10 +23,12 @@ The public API, importable from ``exporter``:
   and :class:`SourceChanged` (a file without the checksum it was given).
 - Reading an export back: :func:`open_export`, then :class:`ExportVerifier` (which returns a
   :class:`VerifyReport`) or :class:`ArchiveImporter` (with :class:`ImportOptions`, returning an
-  :class:`ImportSummary`); :func:`read_records` and :func:`read_metadata` read its parts.
+  :class:`ImportSummary`), then :func:`run_post_import` for the plan's ``post_import`` steps;
+  :func:`read_records` and :func:`read_metadata` read its parts.
 - Progress and problems: :class:`ExportProgress` hooks, :class:`FileProblem` for a document
   file an export could not copy, and the errors :class:`ExportError`, :class:`UsageError`,
-  :class:`ExportStopped`, :class:`ImportFailed` and :class:`ImportUsageError`.
+  :class:`ExportStopped`, :class:`ImportFailed`, :class:`ImportUsageError` and
+  :class:`PostImportFailed`.
 
 ``exporter`` is also the Django app of the management commands. Django imports this module
 while it loads the app registry, before any model can be used, so the names above are imported
@@ -48,6 +51,7 @@ _MODULES = {
     "DocumentFiles": "exporter.plan",
     "DocumentFileInfo": "exporter.plan",
     "AttachedFile": "exporter.plan",
+    "PostImportStep": "exporter.plan",
     "load_plan": "exporter.plan",
     "ExportOptions": "exporter.export.options",
     "ExportSummary": "exporter.export.options",
@@ -85,6 +89,8 @@ _MODULES = {
     "ExportStopped": "exporter.errors",
     "ImportFailed": "exporter.errors",
     "ImportUsageError": "exporter.errors",
+    "PostImportFailed": "exporter.errors",
+    "run_post_import": "exporter.readback.post_import",
 }
 
 __all__ = list(_MODULES)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import signal
 
 import pytest
 from django.core.management import call_command
@@ -139,3 +140,33 @@ def assert_only_live_generations(client, bucket: str, held: dict[str, bytes], la
         assert gen in live, (label, key)
         if "/files/" in key:
             assert key in named, (label, key)
+
+
+@pytest.mark.parametrize("point", ["put:4", "part:1"])
+def test_sigterm_before_the_commit_removes_what_the_run_uploaded(
+    archive, bucket, s3_server, s3_env, monkeypatch, point
+):
+    from exporter.sinks import s3_upload
+
+    monkeypatch.setattr(s3_upload, "PART_SIZE", MIN_PART)
+    client = s3_server.client()
+    url = f"s3://{bucket}/term"
+    export_s3(url)
+    before = objects(client, bucket)
+    for document in Document.global_objects.all():
+        document.source_path.touch()
+    process = spawn(
+        ["document_exporter", url, "--stream", "--no-progress-bar", "-v", "0"],
+        command_environment(archive.parent, **s3_env),
+        point,
+        runner="tests.s3.stop_runner",
+    )
+    assert wait_stopped(process, must_stop=True)
+    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGCONT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert "Stopped by SIGTERM" in err and "Traceback" not in err, err
+    # Nothing of the stopped run is left: no object, no multipart upload, no lock.
+    assert objects(client, bucket) == before
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

@@ -37,6 +37,7 @@ def test_a_good_export_ends_with_verified(archive, tmp_path):
     assert done.stderr == ""
 
 
+@pytest.mark.django_db(transaction=True)  # the exporter's process must see the archive
 def test_export_verify_prints_after_the_exports_summary(archive, tmp_path):
     target = tmp_path / "e"
     target.mkdir()
@@ -50,6 +51,6 @@ def test_export_verify_prints_after_the_exports_summary(archive, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    exported = next(i for i, x in enumerate(lines) if x.startswith("Exported "))
+    exported = next(i for i, x in enumerate(lines) if x.startswith("Exported 4 documents"))
     assert lines[-1].startswith(f"Verified {target}: "), lines
     assert exported < len(lines) - 1

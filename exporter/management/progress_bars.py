@@ -52,7 +52,9 @@ class StageBars(ExportProgress):
             self._bar = tqdm(
                 total=total,
                 desc=name,
-                unit=f" {unit}" if unit else " steps",
+                unit=f" {unit}" if unit else "",
+                # A stage that counts nothing shows its name and time, not "0 it/s".
+                bar_format=None if unit or total is not None else "{desc} [{elapsed}]",
                 position=0,
                 leave=False,
                 dynamic_ncols=True,
@@ -80,6 +82,7 @@ class StageBars(ExportProgress):
         if self._bytes is None:
             self._bytes = tqdm(
                 desc=f"bytes {self.bytes_label}",
+                initial=count,
                 unit="B",
                 unit_scale=True,
                 unit_divisor=1000,
@@ -87,7 +90,8 @@ class StageBars(ExportProgress):
                 leave=False,
                 dynamic_ncols=True,
             )
-        self._bytes.update(count)
+        else:
+            self._bytes.update(count)
 
     def finish(self) -> None:
         """End the last stage, and close the bars."""

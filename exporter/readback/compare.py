@@ -255,8 +255,8 @@ class DatabaseComparison:
         for label, names in sorted(self.skipped_seen.items()):
             fields = ", ".join(sorted(names))
             self.report.notes.append(
-                f"Not compared with the database: {label} {fields} (encrypted secrets; pass the "
-                "export's passphrase to compare them)."
+                f"Not compared with the database, nor checked to decrypt: {label} {fields} "
+                "(encrypted secrets; pass the export's passphrase to check them)."
             )
         for (label, name), count in sorted(self.reordered.items()):
             self.report.notes.append(

@@ -26,7 +26,14 @@ import exporter.records.m2m
 from exporter.batches import RecordLayout, django_record_batches
 from exporter.writing.encoding import classic_dumps
 from tests.helpers.manifests import FUZZ, manifest_bytes
-from tests.pk_types.models import KEYED_MODELS, DurationKey, Membership, OneToOneKey, UUIDKey
+from tests.pk_types.models import (
+    KEYED_MODELS,
+    BooleanKey,
+    DurationKey,
+    Membership,
+    OneToOneKey,
+    UUIDKey,
+)
 from tests.pk_types.population import (
     Population,
     Rows,
@@ -246,3 +253,21 @@ def test_no_keyed_model_falls_back_to_djangos_serializer():
         layout = RecordLayout(model)
         assert "members" not in layout.names
     assert "members" in {f.name for f in UUIDKey._meta.local_many_to_many}
+
+
+def test_ordering_by_pk_of_a_key_that_is_a_relation_is_by_its_column():
+    # OneToOneKey orders by ("-rank", "pk"), its pk a one-to-one field: "pk" orders by the
+    # column, where the field's own name would order by DurationKey's ordering (its rank).
+    early, late = datetime.timedelta(days=-1), datetime.timedelta(days=2)
+    DurationKey._base_manager.bulk_create([DurationKey(key=early, rank=1), DurationKey(key=late)])
+    OneToOneKey._base_manager.bulk_create(
+        [OneToOneKey(parent_id=late), OneToOneKey(parent_id=early)]
+    )
+    source = BooleanKey._base_manager.create(key=True)
+    source.links.set(OneToOneKey._base_manager.all())
+    queryset = BooleanKey._base_manager.all()
+    [expected] = serializers.serialize("python", queryset)
+    assert expected["fields"]["links"] == [str(early), str(late)]
+    for path in m2m_paths():
+        with m2m_path(path):
+            assert typed(next(django_record_batches(queryset))) == typed([expected]), path

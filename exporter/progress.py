@@ -14,6 +14,10 @@ __all__ = ["ExportProgress"]
 class ExportProgress:
     """Hooks a command can override to show progress; the library itself never prints."""
 
+    #: Whether the run should count its document files and their bytes before copying them
+    #: (a pass over the documents) and report them through :meth:`files_planned`.
+    wants_totals: bool = False
+
     def stage(self, name: str, *, total: int | None = None, unit: str = "") -> None:
         """A stage of the run begins: ``name`` says what it does, ``total`` (when known) how
         many ``unit`` of work it has; :meth:`advance` counts them."""
@@ -29,6 +33,13 @@ class ExportProgress:
 
     def bytes_copied(self, count: int) -> None:
         """This many more bytes of files were copied (or, verifying, hashed)."""
+
+    def files_planned(self, files: int, size: int) -> None:
+        """The run will hand this many files of ``size`` bytes in all to its sink (asked for
+        with :attr:`wants_totals`)."""
+
+    def bytes_skipped(self, count: int) -> None:
+        """A file of this many bytes was left as it was: the export already held it."""
 
     def finish(self) -> None:
         """The run is over, successful or not."""

@@ -14,7 +14,9 @@ Each job has its own piece, and the run strings them together for every document
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,7 +141,8 @@ class DocumentFileCopier:
     export's good copy is kept if the sink has one, and the problem goes to ``on_problem``; with
     ``strict`` it raises :class:`FileProblemStop` instead. A failure to write the export
     (:class:`SinkWriteError`) propagates. ``started_at`` is when the run began (wall clock) and
-    ``media_lock`` the archive's media lock, both for the problems' descriptions.
+    ``media_lock`` the archive's media lock, both for the problems' descriptions;
+    ``on_skipped`` hears the size of each file the sink already held.
     """
 
     def __init__(
@@ -149,8 +152,10 @@ class DocumentFileCopier:
         started_at: float,
         media_lock: Path | None,
         strict: bool = False,
+        on_skipped: Callable[[int], object] | None = None,
     ) -> None:
         self.on_problem = on_problem
+        self.on_skipped = on_skipped
         self.started_at = started_at
         self.media_lock = media_lock
         self.strict = strict
@@ -159,7 +164,7 @@ class DocumentFileCopier:
         """Copy ``files``, the files of the document ``record``, into ``sink``."""
         for file in files:
             try:
-                sink.add_file(file.export_name, file.source, sha256=file.sha256)
+                done = sink.add_file(file.export_name, file.source, sha256=file.sha256)
             except SinkWriteError:
                 raise
             except (OSError, SourceChanged) as exc:
@@ -178,3 +183,8 @@ class DocumentFileCopier:
                     raise FileProblemStop(problem) from exc
                 kept = sink.keep_previous(file.export_name, sha256=file.sha256)
                 self.on_problem(dataclasses.replace(problem, kept_previous_copy=kept))
+            else:
+                if done == "skipped" and self.on_skipped is not None:
+                    # Only for the progress bar's count of bytes done: a vanished file is 0.
+                    with contextlib.suppress(OSError):
+                        self.on_skipped(os.stat(file.source).st_size)

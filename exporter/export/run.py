@@ -147,6 +147,7 @@ class ArchiveExporter:
                 started_at=self.started_at,
                 media_lock=self.plan.media_lock,
                 strict=options.strict,
+                on_skipped=self.progress.bytes_skipped if self.progress.wants_totals else None,
             )
             self.progress.stage("reading")
             self.write_export(sink)

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from exporter.batches import manifest_record_batches, manifest_record_batches_with_extras
 from exporter.export.run import ArchiveExporter
 from exporter.export.split_sections import BatchedSplitQuery, SpilledSplitSection, SplitSection
+from exporter.export.totals import document_file_totals
 from exporter.format import MANIFEST
 from exporter.records.rows import needs_exclusive_connection
 from exporter.sinks import ExportSink
@@ -57,6 +58,16 @@ class StreamingExporter(ArchiveExporter):
         ``manifest`` or, with split manifests, each into its own with its related records."""
         plan, options = self.plan, self.options
         files = plan.document_files
+        if self.progress.wants_totals and not options.data_only:
+            self.progress.stage("counting files")
+            self.progress.files_planned(
+                *document_file_totals(
+                    files,
+                    queryset,
+                    thumbnail=not options.no_thumbnail,
+                    archive=not options.no_archive,
+                )
+            )
         self.progress.stage("copying files", unit="docs")
         self.progress.start(queryset.count())
         split_sections = self.open_split_sections(queryset) if options.split_manifest else {}

@@ -36,7 +36,10 @@ class StageBars(ExportProgress):
 
     def __init__(self, enabled: bool, *, bytes_label: str = "copied") -> None:
         self.enabled = enabled
+        #: A run counts its files first only for bars that show the totals.
+        self.wants_totals = enabled
         self.bytes_label = bytes_label
+        self._bytes_total: int | None = None
         #: Seconds spent in each stage, by name, in the order they began.
         self.durations: dict[str, float] = {}
         self._stage: str | None = None
@@ -75,13 +78,25 @@ class StageBars(ExportProgress):
         """One more document of the current stage."""
         self.advance()
 
+    def files_planned(self, files: int, size: int) -> None:
+        """The bytes' bar gets its total (copied and unchanged files together), and so its
+        percentage and ETA."""
+        self._bytes_total = size
+
+    def bytes_skipped(self, count: int) -> None:
+        """An unchanged file's bytes count as done."""
+        self.bytes_copied(count)
+
     def bytes_copied(self, count: int) -> None:
-        """Advance the bytes' bar, shown from the first byte (an unchanged re-run has none)."""
+        """Advance the bytes' bar, shown from the first byte (an unchanged re-run with no
+        totals has none)."""
         if not self.enabled:
             return
         if self._bytes is None:
+            label = "file bytes" if self._bytes_total is not None else f"bytes {self.bytes_label}"
             self._bytes = tqdm(
-                desc=f"bytes {self.bytes_label}",
+                desc=label,
+                total=self._bytes_total,
                 initial=count,
                 unit="B",
                 unit_scale=True,

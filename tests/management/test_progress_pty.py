@@ -71,6 +71,8 @@ def test_bars_show_stages_and_totals_on_a_terminal_only(archive, tmp_path):
     assert "reading" in screen and "syncing and committing" in screen, screen
     # The documents' stage with its total: "copying files:   0%|...| 0/5 [...".
     assert "copying files" in screen and "/5 [" in screen, screen
+    # The files' bytes, counted first ("counting files"), with their total: "file bytes: 40%".
+    assert "counting files" in screen and "file bytes: " in screen and "%|" in screen, screen
     assert "Exported 5 documents" in screen
 
     code, screen = on_a_terminal(env, "verify_export", str(target))

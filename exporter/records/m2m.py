@@ -24,6 +24,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 
 from exporter.records.fields import NotReproducible, value_converter
@@ -169,13 +170,50 @@ def _all_ints(values: Iterable[Any]) -> bool:
     return {int}.issuperset(map(type, values))
 
 
+#: The integer columns whose every value Django reads as an int.
+_INTEGER_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "PositiveBigIntegerField",
+    }
+)
+
+
+def native_column(field: models.Field, connection: BaseDatabaseWrapper) -> bool:
+    """Whether every value Django reads from ``field``'s column is an int of 64 bits or a str,
+    which a :class:`KeyedSpill` stores as it is without a check."""
+    while field.is_relation:
+        field = field.target_field
+    column = field.get_col(field.model._meta.db_table)
+    if connection.ops.get_db_converters(column) or column.get_db_converters(connection):
+        return False
+    internal_type = field.get_internal_type()
+    if internal_type in _INTEGER_TYPES:
+        # MariaDB's unsigned big integers reach 2**64 - 1.
+        low, high = connection.ops.integer_field_range(internal_type)
+        return low is not None and high is not None and low >= -(2**63) and high < 2**63
+    return internal_type in {"CharField", "TextField", "SlugField"}
+
+
 class SpilledM2M:
     """All links of the QuerySet streamed once into a temporary SQLite file, read at least
     :data:`SPILL_MIN_FETCH_ROWS` at a time."""
 
     def __init__(self, plan: M2MPlan, queryset: QuerySet, batch_size: int) -> None:
         self.plan = plan
-        self._spill = KeyedSpill("exporter-m2m-")
+        connection = connections[queryset.db]
+        self._spill = KeyedSpill(
+            "exporter-m2m-",
+            native_keys=native_column(plan.model._meta.pk, connection),
+            native_values=native_column(plan.through._meta.get_field(plan.target), connection),
+        )
         links = plan.queryset(
             queryset.db, queryset.order_by().values("pk"), order_values=bool(plan.order_values)
         )

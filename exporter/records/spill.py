@@ -26,7 +26,15 @@ _PICKLE = pickle.HIGHEST_PROTOCOL
 class KeyedSpill:
     """Append rows, seal, then look them up by key in their original order."""
 
-    def __init__(self, prefix: str = "exporter-spill-") -> None:
+    def __init__(
+        self,
+        prefix: str = "exporter-spill-",
+        *,
+        native_keys: bool = False,
+        native_values: bool = False,
+    ) -> None:
+        """With ``native_keys`` (``native_values``), the caller knows every key (value) to be
+        an int of 64 bits or a str: they are stored without a check."""
         # Lives as long as the spill: close() removes it.
         self._file = tempfile.NamedTemporaryFile(prefix=prefix, suffix=".sqlite3")  # noqa: SIM115
         self._db = sqlite3.connect(self._file.name)
@@ -34,23 +42,29 @@ class KeyedSpill:
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute("CREATE TABLE row (seq INTEGER PRIMARY KEY, key, value)")
+        self._native = (native_keys, native_values)
         # Whether any key or value was stored as a pickle: if not, nothing is decoded.
         self._pickled_keys = False
         self._pickled_values = False
 
     def extend(self, rows: Iterable[tuple[Any, Any]]) -> None:
         """Append (key, value) rows, before :meth:`seal`."""
-        rows = list(rows)
+        if not all(self._native):
+            rows = self._stored_rows(list(rows))
+        self._db.executemany("INSERT INTO row (key, value) VALUES (?, ?)", rows)
+
+    def _stored_rows(self, rows: list[tuple[Any, Any]]) -> Iterable[tuple[Any, Any]]:
         if not rows:
-            return
+            return rows
         keys, values = zip(*rows, strict=True)
-        keys, pickled_keys = _stored(keys)
-        values, pickled_values = _stored(values)
-        self._pickled_keys |= pickled_keys
-        self._pickled_values |= pickled_values
-        self._db.executemany(
-            "INSERT INTO row (key, value) VALUES (?, ?)", zip(keys, values, strict=True)
-        )
+        native_keys, native_values = self._native
+        stored_keys, pickled = (keys, False) if native_keys else _stored(keys)
+        self._pickled_keys |= pickled
+        stored_values, pickled = (values, False) if native_values else _stored(values)
+        self._pickled_values |= pickled
+        if stored_keys is keys and stored_values is values:
+            return rows
+        return zip(stored_keys, stored_values, strict=True)
 
     def seal(self) -> None:
         """Index the rows; call once after the last extend()."""
@@ -60,7 +74,7 @@ class KeyedSpill:
 
     def lookup(self, keys: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
         """The (key, value) rows of these keys, in the order they were appended."""
-        wanted, _ = _stored(tuple(keys))
+        wanted = keys if self._native[0] else _stored(tuple(keys))[0]
         self._db.execute("DELETE FROM wanted")
         self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((k,) for k in wanted))
         rows = self._db.execute(

@@ -279,7 +279,8 @@ class ArchiveImporter(FileStage):
             name = record.get(key)
             if name is None:
                 continue
-            unsafe = self.paths.name_problem(name)
+            # --data-only opens no file: its name must be safe, where links lead is moot.
+            unsafe = self.paths.name_problem(name, follow_links=not self.options.data_only)
             if unsafe is not None:
                 raise ImportFailed(f"{where}: {unsafe}")
             if not self.options.data_only and not self.source.exists(name):
@@ -301,7 +302,7 @@ class ArchiveImporter(FileStage):
         named, missing, or would land outside the media directory."""
         names = [record[key] for key in record if is_file_name_key(key)]
         for name in names:
-            unsafe = self.paths.name_problem(name)
+            unsafe = self.paths.name_problem(name, follow_links=not self.options.data_only)
             if unsafe is not None:
                 raise ImportFailed(f"{where}: {unsafe}")
             if not self.options.data_only and not self.source.exists(name):

@@ -12,6 +12,7 @@ a commit that a killed exporter left half-done (:func:`exporter.sinks.journal.ro
 from __future__ import annotations
 
 import os
+import stat
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -110,6 +111,10 @@ class DirectorySource(ExportSource):
     def __init__(self, root: Path, locks: ExitStack | None = None) -> None:
         self.root = root
         self.real_root = Path(os.path.realpath(root))
+        self._real_root = str(self.real_root)
+        self._real_root_prefix = os.path.join(self._real_root, "")
+        #: Each folder of the export by relative path ("" the root): its real path.
+        self._real_folders: dict[str, str] = {}
         self.location = str(root)
         #: The locks held while reading, released by close().
         self.locks = locks
@@ -142,14 +147,29 @@ class DirectorySource(ExportSource):
             )
 
     def resolve(self, relpath: str) -> Path:
-        """The real path of ``relpath``; UnsafePath if it is unsafe or a symlink leads out."""
+        """The real path of ``relpath``; UnsafePath if it is unsafe or a symlink leads out.
+
+        The real path of each folder is worked out once (an export has few folders and many
+        files, and ``realpath`` costs an ``lstat`` per component); of the file itself only an
+        ``lstat`` tells whether it is a link to follow.
+        """
         self.check(relpath)
-        path = Path(os.path.realpath(self.root / relpath))
-        if path != self.real_root and self.real_root not in path.parents:
+        folder, _, name = relpath.rpartition("/")
+        real_folder = self._real_folders.get(folder)
+        if real_folder is None:
+            real_folder = os.path.realpath(os.path.join(self.root, folder))
+            self._real_folders[folder] = real_folder
+        real = os.path.join(real_folder, name)
+        try:
+            if stat.S_ISLNK(os.lstat(real).st_mode):
+                real = os.path.realpath(real)
+        except OSError:
+            pass  # not there (the caller's exists() or open() says so)
+        if real != self._real_root and not real.startswith(self._real_root_prefix):
             raise UnsafePath(
-                f"{relpath!r} in the export leads outside it (to {path}) through a symlink."
+                f"{relpath!r} in the export leads outside it (to {real}) through a symlink."
             )
-        return path
+        return Path(real)
 
     def open(self, relpath: str) -> BinaryIO:
         """Open the file at ``relpath`` after :meth:`resolve` proves it inside the export."""

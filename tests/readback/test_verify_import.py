@@ -212,6 +212,30 @@ def test_importer_refuses_a_symlink_leading_out(archive, tmp_path):
     assert Document.global_objects.count() == 0
 
 
+def test_importer_refuses_a_folder_symlink_leading_out(archive, tmp_path):
+    target = export(tmp_path / "e", "-p")
+    name = document_of(target)["__exported_file_name__"]
+    folder = (target / name).parent
+    outside = tmp_path / "elsewhere"
+    folder.rename(outside)
+    folder.symlink_to(outside, target_is_directory=True)
+    wipe(archive)
+    with pytest.raises(CommandError, match="outside it"):
+        import_(target)
+    assert Document.global_objects.count() == 0
+
+
+def test_importer_follows_a_symlink_that_stays_inside(archive, tmp_path):
+    target = export(tmp_path / "e")
+    name = document_of(target)["__exported_file_name__"]
+    kept = target / "kept-elsewhere.bin"
+    (target / name).rename(kept)
+    (target / name).symlink_to(kept.name)
+    wipe(archive)
+    import_(target)
+    assert Document.global_objects.count() > 0
+
+
 def test_importer_refuses_a_zip_entry_escaping_the_root(archive, tmp_path):
     target = export(tmp_path / "e", "-z", "-zn", "b")
     evil = tmp_path / "evil.zip"

@@ -12,7 +12,8 @@ Two strategies, one interface (``ids_for(batch_pks) -> {pk: [ids]}``):
 * ``BatchedM2MQuery``: one through-table query per batch (PostgreSQL, SQLite).
 * ``SpilledM2M``: MariaDB cannot run a second statement while the unbuffered row cursor is open,
   so every through row of the QuerySet is streamed first into a temporary SQLite file and looked
-  up per batch from there. Memory stays flat; the disk holds a few integers per link.
+  up per batch from there. Memory stays flat; the disk holds a few integers per link (keys
+  that SQLite cannot store as they are, as pickles: see :mod:`exporter.records.spill`).
 """
 
 from __future__ import annotations

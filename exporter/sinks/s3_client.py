@@ -14,6 +14,7 @@ denied request, an unreachable server, throttling).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,14 +80,25 @@ class S3Location:
 
 
 def make_client() -> Any:
-    """A boto3 S3 client configured from the standard AWS environment and files only."""
+    """A boto3 S3 client configured from the standard AWS environment and files only.
+
+    One client per process and set of ``AWS_*`` variables: a client loads botocore's service
+    model (some 10 MB of JSON) when it is made, and is safe to share between threads.
+    """
     try:
         import boto3
     except ImportError:
         raise UsageError(
             "Exporting to s3:// needs boto3: pip install 'streaming-document-exporter[s3]'."
         ) from None
-    return boto3.session.Session().client("s3")
+    key = tuple(sorted((name, value) for name, value in os.environ.items() if name[:4] == "AWS_"))
+    client = _CLIENTS.get(key)
+    if client is None:
+        client = _CLIENTS[key] = boto3.session.Session().client("s3")
+    return client
+
+
+_CLIENTS: dict[tuple[tuple[str, str], ...], Any] = {}
 
 
 class ObjectStoreError(ExportError):

@@ -65,14 +65,18 @@ class ObjectUpload:
         return True
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Add ``data``; a full part goes up at once."""
+        """Add ``data``; each part goes up as soon as it is full."""
         if self._closed:
             raise ValueError(f"The upload of {self.name} is closed.")
-        self._buffer += data
         self._sha256.update(data)
         self._size += len(data)
-        while len(self._buffer) >= self.part_size:
-            self._send_part(self.part_size)
+        with memoryview(data) as view:
+            while view:
+                room = self.part_size - len(self._buffer)
+                self._buffer += view[:room]
+                view = view[room:]
+                if len(self._buffer) >= self.part_size:
+                    self._send_part()
         return len(data)
 
     def flush(self) -> None:
@@ -85,14 +89,14 @@ class ObjectUpload:
         full_key = self.location.key(self.key)
         with translated(self.location, f"writing {self.name}"):
             if self.upload_id is None:
-                body = bytes(self._buffer)
+                body = self._buffer
                 checksum = base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
                 self.client.put_object(
                     Bucket=self.location.bucket, Key=full_key, Body=body, ChecksumSHA256=checksum
                 )
             else:
                 if self._buffer or not self._parts:
-                    self._send_part(len(self._buffer))
+                    self._send_part()
                 self.client.complete_multipart_upload(
                     Bucket=self.location.bucket,
                     Key=full_key,
@@ -126,7 +130,9 @@ class ObjectUpload:
         if not self._done:
             self.abort()
 
-    def _send_part(self, size: int) -> None:
+    def _send_part(self) -> None:
+        """Upload the buffer as the next part, then start a new one: the part is never
+        copied, so that an upload holds one part's bytes at most."""
         full_key = self.location.key(self.key)
         with translated(self.location, f"writing {self.name}"):
             if self.upload_id is None:
@@ -135,13 +141,12 @@ class ObjectUpload:
                 )
                 self.upload_id = created["UploadId"]
             number = len(self._parts) + 1
-            body = bytes(self._buffer[:size])
             answer = self.client.upload_part(
                 Bucket=self.location.bucket,
                 Key=full_key,
                 UploadId=self.upload_id,
                 PartNumber=number,
-                Body=body,
+                Body=self._buffer,
             )
-        del self._buffer[:size]
+        self._buffer = bytearray()
         self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})

@@ -19,14 +19,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import Error as DatabaseLibraryError
 from django.db.migrations.executor import MigrationExecutor
-from tqdm import tqdm
 
 from exporter import interrupts
 from exporter.batches import MAX_BATCH_SIZE, validate_batch_size
 from exporter.errors import ExportError, PostImportFailed, UsageError
 from exporter.export.guard import describe_database, sqlite_file
-from exporter.progress import ExportProgress
-from exporter.readback.report import VerifyReport
 
 __all__ = [
     "EXIT_DONE",
@@ -36,11 +33,9 @@ __all__ = [
     "EXIT_USAGE",
     "PASSPHRASE_ENV",
     "ArchiveCommand",
-    "BarProgress",
     "DatabaseProblem",
     "add_passphrase_arguments",
     "batch_size_option",
-    "print_report",
     "check_database",
     "describe_database",
     "resolve_passphrase",
@@ -197,67 +192,6 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message, without a trailing period."""
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__).rstrip(".")
-
-
-# -- progress --------------------------------------------------------------------------------
-
-
-class BarProgress(ExportProgress):
-    """Two tqdm bars on standard error: documents (with their total) and bytes copied."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.documents: tqdm | None = None
-        self.bytes: tqdm | None = None
-
-    def start(self, documents: int) -> None:
-        """Show the bars, the documents' with its total."""
-        if not self.enabled:
-            return
-        self.documents = tqdm(total=documents, unit="doc", desc="documents", position=0)
-        self.bytes = tqdm(
-            unit="B", unit_scale=True, unit_divisor=1024, desc="files copied", position=1
-        )
-
-    def document_done(self) -> None:
-        """Advance the documents' bar."""
-        if self.documents is not None:
-            self.documents.update()
-
-    def bytes_copied(self, count: int) -> None:
-        """Advance the bytes' bar."""
-        if self.bytes is not None:
-            self.bytes.update(count)
-
-    def finish(self) -> None:
-        """Close the bars."""
-        for bar in (self.documents, self.bytes):
-            if bar is not None:
-                bar.close()
-        self.documents = self.bytes = None
-
-
-# -- reports ---------------------------------------------------------------------------------
-
-
-def print_report(command: BaseCommand, report: VerifyReport, location: str) -> None:
-    """The summary and every problem of a verification, as the commands show them."""
-    for warning in report.warnings:
-        command.stderr.write(f"Warning: {warning}")
-    for recorded in report.recorded:
-        command.stderr.write(f"Recorded by the export: {recorded}")
-    for problem in report.problems:
-        command.stderr.write(f"Problem: {problem}")
-    if report.more_problems:
-        command.stderr.write(f"... and {report.more_problems} more problems.")
-    if report.unverifiable:
-        return
-    counts = ", ".join(f"{label} {count}" for label, count in sorted(report.records.items()))
-    command.stdout.write(
-        f"Verified {location}: {report.manifests} manifests, {sum(report.records.values())} "
-        f"records ({counts}); {report.files_checked} files checked, "
-        f"{report.bytes_hashed / 1e6:.1f} MB hashed."
-    )
 
 
 # -- the commands' base ------------------------------------------------------------------------

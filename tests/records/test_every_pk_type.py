@@ -11,6 +11,7 @@ fetches as small as the batches), at batch sizes that split the rows that tie.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -97,7 +98,10 @@ def assert_records_match_django(batch_sizes=BATCH_SIZES) -> int:
                     where = f"{model.__name__}, {path}, batch size {batch_size}"
                     assert typed(got) == typed(expected), where
                 where = f"{model.__name__}'s bytes, {path}, batch size {batch_sizes[0]}"
-                assert manifest_bytes(queryset, batch_sizes[0]) == classic_dumps(expected), where
+                written = manifest_bytes(queryset, batch_sizes[0])
+                assert written == classic_dumps(expected), where
+        # And what Django's own JSON serializer writes, value for value.
+        assert json.loads(written) == json.loads(serializers.serialize("json", queryset)), model
         compared += len(expected)
     return compared
 

@@ -35,12 +35,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_database]
 ARCHIVE = {"documents": 12, "seed": 7}
 SEED = 20261202
 
-#: (kind, n): a marker or lock put, file puts, manifest parts, a completed multipart upload,
-#: before and after the commit object, and the removal of the dropped generation.
+#: (kind, n): file puts, a manifest part, a completed multipart upload, before and after the
+#: commit object, and the removal of the dropped generation.
 POINTS = [
-    ("put", 2),
     ("put", 5),
-    ("part", 1),
     ("part", 2),
     ("complete", 1),
     ("commit", 1),

@@ -30,11 +30,11 @@ def probe(data_dir, env, url: str, warmup: str, limit: int) -> tuple[int, int]:
     return result["peak"], result["records"]
 
 
-def test_an_export_of_4000_documents_peaks_like_1000(media, bucket, s3_env):
-    generate_archive(documents=4000, seed=2, content_kb=1, with_files=False, batch_size=2000)
+def test_an_export_of_3000_documents_peaks_like_1000(media, bucket, s3_env):
+    generate_archive(documents=3000, seed=2, content_kb=1, with_files=False, batch_size=3000)
     data_dir = media.parent
     base = f"s3://{bucket}"
     small_peak, small = probe(data_dir, s3_env, f"{base}/small", f"{base}/warm-small", 1000)
-    large_peak, large = probe(data_dir, s3_env, f"{base}/large", f"{base}/warm-large", 4000)
-    assert (small, large) == (1000, 4000)
+    large_peak, large = probe(data_dir, s3_env, f"{base}/large", f"{base}/warm-large", 3000)
+    assert (small, large) == (1000, 3000)
     assert large_peak - small_peak < 2 * 1024 * 1024, (small_peak, large_peak)

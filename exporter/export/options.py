@@ -114,11 +114,6 @@ def _validate_remote(options: ExportOptions) -> None:
     from exporter.sinks.s3_client import S3Location
 
     S3Location.parse(options.remote or "")
-    if options.zip:
-        raise UsageError(
-            "--zip into s3:// is not supported yet: export the directory layout (drop --zip), "
-            "whose unchanged files are not uploaded again."
-        )
 
 
 @dataclass

@@ -207,6 +207,16 @@ class ArchiveExporter:
         (``s3://``) or TARGET itself."""
         options = self.options
         on_bytes = self.progress.bytes_copied
+        if options.remote is not None and options.zip:
+            from exporter.sinks.s3_zip import S3ZipSink
+
+            return S3ZipSink(
+                options.remote,
+                options.zip_name,
+                delete_stale=options.delete,
+                keep=options.keep,
+                on_bytes=on_bytes,
+            )
         if options.remote is not None:
             # Imported here: boto3 is the optional extra "s3".
             from exporter.sinks.s3 import S3Sink

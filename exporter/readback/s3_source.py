@@ -6,6 +6,8 @@ that memory stays flat whatever the export's size. Every file is then read by th
 record gives it, from the object the record names, as a stream whose bytes are checked against
 the record's sha256 and size at its end. An export committed while the source is open is not
 seen: what is read is one generation, whole. The layout is :mod:`exporter.sinks.s3_commit`'s.
+A generation whose one file is a zip (written with ``-z``) is read as a zip export
+(:class:`S3ZipSource`), its members through ranged reads.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ import errno
 import hashlib
 import io
 import sqlite3
+import zipfile
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from exporter.errors import ExportError
-from exporter.readback.source import ExportSource
+from exporter.format import MANIFEST
+from exporter.readback.source import ExportSource, ZipSource
 from exporter.sinks.s3_client import S3Location, make_client, translated
 from exporter.sinks.s3_commit import COMMIT_NAME, create_record_table, load_record, read_commit
 
-__all__ = ["S3Source", "open_s3_export"]
+__all__ = ["S3Source", "S3ZipSource", "open_s3_export"]
 
 
 class S3Source(ExportSource):
@@ -97,6 +101,21 @@ class S3Source(ExportSource):
         """Drop the temporary copy of the record."""
         self.db.close()
 
+    def only_zip(self) -> str | None:
+        """The name of the generation's one file if it is a zip and there is no manifest (an
+        export written with ``-z``); else None."""
+        rows = self.db.execute("SELECT relpath FROM files LIMIT 2").fetchall()
+        if len(rows) == 1 and rows[0][0].endswith(".zip") and rows[0][0] != MANIFEST:
+            return rows[0][0]
+        return None
+
+    def row(self, relpath: str) -> tuple[str, str, int]:
+        """The key, sha256 and size of ``relpath``'s object; KeyError if there is none."""
+        found = self._row(relpath)
+        if found is None:
+            raise KeyError(relpath)
+        return found
+
     def _row(self, relpath: str) -> tuple[str, str, int] | None:
         return self.db.execute(
             "SELECT key, sha256, size FROM files WHERE relpath = ?", (relpath,)
@@ -157,6 +176,73 @@ def open_s3_export(url: str) -> S3Source:
     failure to reach or read the object store (an ObjectStoreError), so that the commands say
     they cannot read SOURCE."""
     try:
-        return S3Source(url)
+        source = S3Source(url)
     except ExportError as exc:
         raise ValueError(str(exc)) from None
+    archive = source.only_zip()
+    if archive is None:
+        return source
+    try:
+        return S3ZipSource(source, archive)
+    except BaseException:
+        source.close()
+        raise
+
+
+class _RangedObject(io.RawIOBase):
+    """An object of ``size`` bytes as a seekable raw stream, read with ranged GETs."""
+
+    def __init__(self, source: S3Source, key: str, size: int, relpath: str) -> None:
+        self.source = source
+        self.key = key
+        self.size = size
+        self.relpath = relpath
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer: Any) -> int:
+        if self.position >= self.size or not len(buffer):
+            return 0
+        last = min(self.position + len(buffer), self.size) - 1
+        where = self.source.where
+        with translated(where, f"reading {self.relpath}"):
+            body = self.source.client.get_object(
+                Bucket=where.bucket, Key=where.key(self.key), Range=f"bytes={self.position}-{last}"
+            )["Body"]
+            data = body.read()
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
+class S3ZipSource(ZipSource):
+    """A generation that holds one zip (``document_exporter s3://... -z``), read as a zip
+    export: its members through ranged reads of the object."""
+
+    def __init__(self, source: S3Source, relpath: str) -> None:
+        #: The generation's source, closed with this one.
+        self.s3 = source
+        key, _sha256, size = source.row(relpath)
+        raw = _RangedObject(source, key, size, relpath)
+        self.zip = zipfile.ZipFile(io.BufferedReader(raw, buffer_size=1 << 20))
+        self.location = f"{source.location} ({relpath})"
+
+    def close(self) -> None:
+        """Close the zip and the generation's source."""
+        try:
+            super().close()
+        finally:
+            self.s3.close()

@@ -134,3 +134,25 @@ def test_the_commit_object_names_every_file_with_its_sha256_and_size(archive, bu
     for entry in lines:
         data = client.get_object(Bucket=bucket, Key="p/" + entry["key"])["Body"].read()
         assert (hashlib.sha256(data).hexdigest(), len(data)) == (entry["sha256"], entry["size"])
+
+
+def test_zip_into_the_bucket_holds_a_directory_exports_files(archive, tmp_path, bucket, s3_server):
+    import io
+    import zipfile
+
+    url = f"s3://{bucket}/zipped"
+    export_s3(url, "-z", "-zn", "backup", "--keep", "2")
+    export_s3(url, "-z", "-zn", "backup", "--keep", "2")
+    client = s3_server.client()
+    files = committed_files(client, bucket, "zipped/")
+    assert list(files) == ["backup.zip"]
+    with zipfile.ZipFile(io.BytesIO(files["backup.zip"])) as archive_zip:
+        members = {name: archive_zip.read(name) for name in archive_zip.namelist()}
+    assert members == directory_files(export(tmp_path / "directory"))
+    commit = json.loads(client.get_object(Bucket=bucket, Key="zipped/COMMIT.json")["Body"].read())
+    assert len(commit["generations"]) == 2
+    out, _ = verify(url)
+    assert f"Verified {url} (backup.zip)" in out
+    wipe(archive)
+    assert "Imported" in import_(url)
+    assert Document.global_objects.count() == ARCHIVE["documents"]

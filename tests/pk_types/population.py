@@ -51,12 +51,9 @@ def target(model: type[models.Model], name: str) -> type[models.Model]:
 
 
 def largest_integer(model: type[models.Model]) -> int:
-    """The largest key the database under test stores in ``model``'s integer key."""
-    # MariaDB's PositiveBigIntegerField is BIGINT UNSIGNED; the others' bigints are signed.
-    if connection.vendor == "mysql" and model._meta.pk.get_internal_type().startswith("Positive"):
-        return 2**64 - 1
-    _, high = connection.ops.integer_field_range(model._meta.pk.get_internal_type())
-    return high
+    """The largest key the database under test stores in ``model``'s integer key (MariaDB's
+    PositiveBigIntegerField is BIGINT UNSIGNED: 2**64 - 1)."""
+    return connection.ops.integer_field_range(model._meta.pk.get_internal_type())[1]
 
 
 def duration_bounds() -> tuple[datetime.timedelta, datetime.timedelta]:

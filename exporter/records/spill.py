@@ -34,7 +34,8 @@ class KeyedSpill:
         native_values: bool = False,
     ) -> None:
         """With ``native_keys`` (``native_values``), the caller knows every key (value) to be
-        an int of 64 bits or a str: they are stored without a check."""
+        an int of 64 bits, a str or bytes: they are stored and given back as they are, without
+        a check per batch."""
         # Lives as long as the spill: close() removes it.
         self._file = tempfile.NamedTemporaryFile(prefix=prefix, suffix=".sqlite3")  # noqa: SIM115
         self._db = sqlite3.connect(self._file.name)

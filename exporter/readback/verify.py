@@ -46,6 +46,18 @@ from exporter.readback.source import ExportSource, MediaPaths
 from exporter.readback.verify_files import ZIP_ERRORS, FileChecks, describe_os_error
 
 
+def announced_records(metadata: dict[str, Any]) -> int | None:
+    """How many records the export says it holds (its metadata's counts by section), for a
+    progress bar's total; None when it does not say (paperless-ngx's own exports)."""
+    counts = metadata.get("counts")
+    if not isinstance(counts, dict):
+        return None
+    values = list(counts.values())
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+        return None
+    return sum(values)
+
+
 class ExportVerifier(FileChecks):
     """Check one export against the site's plan; :meth:`run` returns a :class:`VerifyReport`.
 
@@ -123,7 +135,9 @@ class ExportVerifier(FileChecks):
             return report
         self.ledger = ReadLedger()
         try:
-            self.progress.stage("reading and hashing", unit="records")
+            self.progress.stage(
+                "reading and hashing", total=announced_records(metadata), unit="records"
+            )
             for relpath in self.source.manifests():
                 report.manifests += 1
                 self.check_manifest(relpath)

@@ -92,7 +92,11 @@ class ObjectUpload:
                 body = self._buffer
                 checksum = base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
                 self.client.put_object(
-                    Bucket=self.location.bucket, Key=full_key, Body=body, ChecksumSHA256=checksum
+                    Bucket=self.location.bucket,
+                    Key=full_key,
+                    Body=body,
+                    ChecksumAlgorithm="SHA256",
+                    ChecksumSHA256=checksum,
                 )
             else:
                 if self._buffer or not self._parts:

@@ -14,11 +14,11 @@ from typing import Any, BinaryIO, NamedTuple
 
 from exporter.format import MANIFEST, METADATA, checksum_hasher
 from exporter.sinks.base import ExportSink, JsonEntry
+from exporter.sinks.s3_cleanup import remove_generation, remove_generations, remove_orphans
 from exporter.sinks.s3_client import S3Location, make_client, translated
 from exporter.sinks.s3_commit import (
     Committed,
     Generation,
-    RemoteLock,
     begun_key,
     create_record_table,
     file_key,
@@ -27,11 +27,9 @@ from exporter.sinks.s3_commit import (
     read_commit,
     record_key,
     record_lines,
-    remove_generation,
-    remove_generations,
-    remove_orphans,
     write_commit,
 )
+from exporter.sinks.s3_lock import RemoteLock
 from exporter.sinks.s3_upload import ObjectUpload
 
 __all__ = ["S3Sink"]

@@ -20,8 +20,9 @@ committed export changes while it runs; then it writes ``COMMIT.json``, one smal
 the generation and its record (with the record's sha256 and size) and the generations kept: at
 that one moment the new export is visible. A run killed before leaves the previous one as it
 was; the next run aborts the multipart uploads left under ``generations/`` and removes the
-objects of generations that began (``begun.json``) and were never committed. Objects anywhere
-else under the prefix are never touched.
+objects of generations that began (``begun.json``) and were never committed
+(:mod:`exporter.sinks.s3_cleanup`). Objects anywhere else under the prefix are never touched.
+``LOCK.json`` is :mod:`exporter.sinks.s3_lock`'s.
 """
 
 from __future__ import annotations
@@ -30,10 +31,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import secrets
-import socket
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -44,32 +43,26 @@ from exporter.sinks.s3_client import ObjectStoreError, S3Location, translated
 __all__ = [
     "COMMIT_NAME",
     "FORMAT",
-    "LOCK_NAME",
+    "GENERATIONS",
+    "GENERATION_ID",
     "Committed",
     "Generation",
-    "RemoteLock",
     "committed_json",
     "create_record_table",
     "load_record",
     "new_generation_id",
     "read_commit",
     "record_lines",
-    "remove_generation",
-    "remove_generations",
-    "remove_orphans",
     "write_commit",
 ]
 
 COMMIT_NAME = "COMMIT.json"
-LOCK_NAME = "LOCK.json"
 GENERATIONS = "generations/"
 #: What a commit object says it is, so that no other tool's file is taken for one.
 FORMAT = "streaming-document-exporter/s3"
 VERSION = 1
 
-_GENERATION_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
-# DeleteObjects takes at most 1,000 keys.
-_DELETE_BATCH = 1000
+GENERATION_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
 
 
 def new_generation_id() -> str:
@@ -147,8 +140,8 @@ class Generation:
                 for name, e in value.get("entries", {}).items()
             },
         )
-        if not _GENERATION_ID.match(generation.id) or not all(
-            _GENERATION_ID.match(held) for held in generation.holds
+        if not GENERATION_ID.match(generation.id) or not all(
+            GENERATION_ID.match(held) for held in generation.holds
         ):
             raise ValueError(f"generation id {generation.id!r} is not one of ours")
         return generation
@@ -304,229 +297,3 @@ def _damaged(location: S3Location, generation: Generation, why: str) -> ObjectSt
         "export cannot be trusted; export to a new prefix.",
         "damaged",
     )
-
-
-# -- the lock --------------------------------------------------------------------------------
-
-
-class RemoteLock:
-    """``LOCK.json``, created only if absent (If-None-Match), so that two runs never write
-    into one location at once. A lock left by a killed run on this host (its process is gone)
-    is taken over; one of another host is refused with what to do."""
-
-    def __init__(self, client: Any, location: S3Location, generation: str) -> None:
-        self.client = client
-        self.location = location
-        self.generation = generation
-        self.held = False
-        self.taken_over: dict[str, Any] | None = None
-
-    def acquire(self) -> None:
-        """Take the lock; ObjectStoreError (kind ``busy``) if another live run holds it."""
-        from botocore.exceptions import ClientError
-
-        body = json.dumps(
-            {
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "generation": self.generation,
-                "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            }
-        ).encode("utf-8")
-        key = self.location.key(LOCK_NAME)
-        for _attempt in range(2):
-            with translated(self.location, f"taking {LOCK_NAME}"):
-                try:
-                    self.client.put_object(
-                        Bucket=self.location.bucket, Key=key, Body=body, IfNoneMatch="*"
-                    )
-                except ClientError as exc:
-                    if exc.response.get("Error", {}).get("Code") not in (
-                        "PreconditionFailed",
-                        "ConditionalRequestConflict",
-                    ):
-                        raise
-                else:
-                    self.held = True
-                    return
-                holder = self._holder()
-                if not _is_dead_here(holder):
-                    raise ObjectStoreError(
-                        f"Another document_exporter is writing into {self.location.url} (host "
-                        f"{holder.get('host')}, process {holder.get('pid')}, since "
-                        f"{holder.get('since')}). Wait for it to finish; if it was stopped on "
-                        f"another host, remove {self.location.url}/{LOCK_NAME}.",
-                        "busy",
-                    )
-                self.taken_over = holder
-                self.client.delete_object(Bucket=self.location.bucket, Key=key)
-        raise ObjectStoreError(
-            f"Cannot take {self.location.url}/{LOCK_NAME}: another run took it meanwhile.", "busy"
-        )
-
-    def release(self) -> None:
-        """Remove the lock; best effort (a lock of a dead process here is taken over)."""
-        if not self.held:
-            return
-        self.held = False
-        try:
-            with translated(self.location, f"removing {LOCK_NAME}"):
-                self.client.delete_object(
-                    Bucket=self.location.bucket, Key=self.location.key(LOCK_NAME)
-                )
-        except Exception:  # noqa: S110 - the next run on this host takes the lock over
-            pass
-
-    def _holder(self) -> dict[str, Any]:
-        from botocore.exceptions import ClientError
-
-        try:
-            answer = self.client.get_object(
-                Bucket=self.location.bucket, Key=self.location.key(LOCK_NAME)
-            )
-            value = json.loads(answer["Body"].read())
-            return value if isinstance(value, dict) else {}
-        except ClientError:
-            return {"host": socket.gethostname(), "pid": None}  # gone meanwhile: retry
-        except ValueError:
-            return {}
-
-
-def _is_dead_here(holder: dict[str, Any]) -> bool:
-    """Whether the lock's holder is a process of this host that no longer runs."""
-    if holder.get("host") != socket.gethostname():
-        return False
-    pid = holder.get("pid")
-    if not isinstance(pid, int):
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return pid == os.getpid()
-
-
-# -- clean-up --------------------------------------------------------------------------------
-
-
-def remove_orphans(client: Any, location: S3Location, live: set[str]) -> int:
-    """Abort the multipart uploads under ``generations/`` and remove the objects of the
-    generations that began and are not ``live`` (killed runs'); return how many were removed.
-
-    Only generations with this tool's id and a ``begun.json`` are touched: nothing else under
-    the prefix, even inside ``generations/``, is ours to remove.
-    """
-    removed = 0
-    base = location.key(GENERATIONS)
-    with translated(location, "aborting the uploads of interrupted runs"):
-        paginator = client.get_paginator("list_multipart_uploads")
-        for page in paginator.paginate(Bucket=location.bucket, Prefix=base):
-            for upload in page.get("Uploads", []):
-                generation = upload["Key"][len(base) :].partition("/")[0]
-                if _GENERATION_ID.match(generation) and generation not in live:
-                    client.abort_multipart_upload(
-                        Bucket=location.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                    )
-                    removed += 1
-    for generation in _generation_ids(client, location):
-        if generation in live or not _began(client, location, generation):
-            continue
-        removed += _remove_under(client, location, generation_dir(generation))
-    return removed
-
-
-def remove_generations(
-    client: Any,
-    location: S3Location,
-    dropped: Iterable[str],
-    referenced: sqlite3.Connection,
-    table: str,
-) -> int:
-    """Remove the objects of the ``dropped`` generations that no kept generation's record
-    names (``table`` of ``referenced`` holds their keys); return how many were removed."""
-    removed = 0
-    for generation in dropped:
-        keep = {
-            key
-            for (key,) in referenced.execute(
-                f"SELECT key FROM {table} WHERE key >= ? AND key < ?",
-                (generation_dir(generation), generation_dir(generation)[:-1] + "0"),
-            )
-        }
-        if keep:
-            # Its files that kept generations name stay; the rest of it goes.
-            removed += _remove_under(client, location, generation_dir(generation), keep=keep)
-        else:
-            removed += _remove_under(client, location, generation_dir(generation))
-    return removed
-
-
-def remove_generation(client: Any, location: S3Location, generation: str) -> int:
-    """Remove every object of ``generation`` (a run's own, when it fails); return how many."""
-    return _remove_under(client, location, generation_dir(generation))
-
-
-def _generation_ids(client: Any, location: S3Location) -> Iterator[str]:
-    base = location.key(GENERATIONS)
-    with translated(location, "listing the generations"):
-        paginator = client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=location.bucket, Prefix=base, Delimiter="/"):
-            for common in page.get("CommonPrefixes", []):
-                generation = common["Prefix"][len(base) :].rstrip("/")
-                if _GENERATION_ID.match(generation):
-                    yield generation
-
-
-def _began(client: Any, location: S3Location, generation: str) -> bool:
-    from botocore.exceptions import ClientError
-
-    with translated(location, f"reading the marker of generation {generation}"):
-        try:
-            client.head_object(Bucket=location.bucket, Key=location.key(begun_key(generation)))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return False
-            raise
-    return True
-
-
-def _remove_under(
-    client: Any, location: S3Location, relative: str, keep: set[str] | frozenset = frozenset()
-) -> int:
-    """Remove every object under ``relative`` (relative to the prefix) but those in ``keep``
-    (relative keys); the marker goes last, so that a stop half-way leaves it to the next run."""
-    base = location.key(relative)
-    marker = location.key(relative + "begun.json")
-    removed = 0
-    batch: list[dict[str, str]] = []
-    with translated(location, f"removing the objects under {relative}"):
-        paginator = client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=location.bucket, Prefix=base):
-            for item in page.get("Contents", []):
-                key = item["Key"]
-                if key == marker or key[len(location.prefix) :] in keep:
-                    continue
-                batch.append({"Key": key})
-                if len(batch) == _DELETE_BATCH:
-                    removed += _delete(client, location, batch)
-                    batch = []
-        if batch:
-            removed += _delete(client, location, batch)
-        if not keep:
-            client.delete_object(Bucket=location.bucket, Key=marker)
-    return removed
-
-
-def _delete(client: Any, location: S3Location, batch: list[dict[str, str]]) -> int:
-    answer = client.delete_objects(Bucket=location.bucket, Delete={"Objects": batch, "Quiet": True})
-    errors = answer.get("Errors", [])
-    if errors:
-        first = errors[0]
-        raise ObjectStoreError(
-            f"Cannot remove {first.get('Key')} from {location.url}: {first.get('Message')} "
-            f"({first.get('Code')}).",
-            "denied" if first.get("Code") == "AccessDenied" else "failed",
-        )
-    return len(batch)

@@ -137,7 +137,8 @@ def test_verify_export_accepts_paperless_exports(twin, tmp_path):
     done = twin.manage("streaming_exporter", str(zipped), "--stream", "-z", "-sm")
     assert done.returncode == 0, done.stdout + done.stderr
     for source in (flat, next(zipped.glob("*.zip"))):
-        done = twin.manage("verify_export", str(source), "--against-db")
+        # -v 2: the warnings are listed, not only counted.
+        done = twin.manage("verify_export", str(source), "--against-db", "-v", "2")
         output = done.stdout + done.stderr
         assert done.returncode == 0, output
         assert "a row of the site's own that its exports leave out" in output

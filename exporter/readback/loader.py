@@ -151,16 +151,35 @@ def describe_unknown_fields(model: type[models.Model], names: list[str]) -> str:
 
 
 def insert_raw(model: type[models.Model], instances: list[models.Model], using: str) -> None:
-    """INSERT ``instances`` (with their primary keys) as they are, in as few statements as the
-    database allows: what ``loaddata``'s raw saves write, without ``pre_save`` or signals."""
+    """INSERT ``instances`` (with their primary keys) as they are: what ``loaddata``'s raw
+    saves write, without ``pre_save`` or signals.
+
+    Each value is prepared as Django's compiler prepares it (``get_db_prep_save``) and the rows
+    go to the driver's ``executemany`` with one plain statement, which every backend runs in
+    bulk; a model with a field of its own SQL placeholder goes through Django's insert.
+    """
     if not instances:
         return
     fields = [f for f in model._meta.local_concrete_fields if not f.generated]
     connection = connections[using]
-    size = max(connection.ops.bulk_batch_size(fields, instances), 1)
-    queryset = model._base_manager.using(using)
-    for start in range(0, len(instances), size):
-        queryset._insert(instances[start : start + size], fields=fields, using=using, raw=True)
+    if any(hasattr(f, "get_placeholder") for f in fields):
+        size = max(connection.ops.bulk_batch_size(fields, instances), 1)
+        queryset = model._base_manager.using(using)
+        for start in range(0, len(instances), size):
+            batch = instances[start : start + size]
+            queryset._insert(batch, fields=fields, using=using, raw=True)
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
+    prepared = [(f.attname, f.get_db_prep_save) for f in fields]
+    rows = [
+        [prepare(getattr(obj, attname), connection) for attname, prepare in prepared]
+        for obj in instances
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 class BatchLoader:

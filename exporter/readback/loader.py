@@ -110,19 +110,53 @@ def as_python_numbers(value: Any) -> Any:
 SUB_MILLISECOND = re.compile(r"T?\d\d:\d\d:\d\d\.000(?:Z|[+-]\d\d:\d\d)?$")
 
 
-def sub_millisecond_fields(fields: dict[str, Any], model: type[models.Model]) -> list[str]:
-    """Date-time and time fields whose manifest value says "a fraction of a millisecond".
+def says_sub_millisecond(value: Any) -> bool:
+    """Whether a manifest value is a date-time or time "a fraction of a millisecond" past."""
+    return (
+        type(value) is str
+        and value.endswith(("0Z", "0"))
+        and SUB_MILLISECOND.search(value) is not None
+    )
 
-    Loading them as microsecond 1 (not 0) keeps that fact, so a re-export writes the same
-    ".000" again: the round trip stays byte-exact although the microseconds were never exported.
+
+@cache
+def is_moment(field: models.Field) -> bool:
+    """Whether values of ``field`` (a relation's: those of the field it points at, or its
+    related model's key) are date-times or times."""
+    while field.is_relation:
+        field = field.remote_field.model._meta.pk if field.many_to_many else field.target_field
+    return isinstance(field, models.DateTimeField | models.TimeField)
+
+
+def keep_sub_milliseconds(record: dict[str, Any], obj: Any) -> None:
+    """Load every date-time or time the manifest says was a fraction of a millisecond past
+    (its key, its fields, its foreign keys, its many-to-many ids) as microsecond 1, not 0.
+
+    That keeps the fact, so a re-export writes the same ".000" again: the round trip stays
+    byte-exact although the microseconds were never exported, and two keys that differ only
+    in it (12:00:00 and 12:00:00.000001) stay two keys.
     """
-    names = []
-    for name, value in fields.items():
-        if type(value) is str and value.endswith(("0Z", "0")) and SUB_MILLISECOND.search(value):
-            field = model._meta.get_field(name)
-            if isinstance(field, models.DateTimeField | models.TimeField):
-                names.append(field.attname)
-    return names
+    instance = obj.object
+    meta = instance._meta
+    if says_sub_millisecond(record["pk"]) and is_moment(meta.pk):
+        instance.pk = instance.pk.replace(microsecond=1)
+    for name, value in record["fields"].items():
+        if type(value) is list:
+            ids = obj.m2m_data.get(name)
+            if (
+                ids
+                and any(says_sub_millisecond(v) for v in value)
+                and is_moment(meta.get_field(name))
+            ):
+                obj.m2m_data[name] = [
+                    i.replace(microsecond=1) if says_sub_millisecond(v) else i
+                    for v, i in zip(value, ids, strict=True)
+                ]
+        elif says_sub_millisecond(value):
+            field = meta.get_field(name)
+            if is_moment(field):
+                current = getattr(instance, field.attname)
+                setattr(instance, field.attname, current.replace(microsecond=1))
 
 
 @cache
@@ -207,9 +241,7 @@ class BatchLoader:
         }
         [obj] = Deserializer([record], using=self.using, ignorenonexistent=True)
         model = type(obj.object)
-        for name in sub_millisecond_fields(record["fields"], model):
-            value = getattr(obj.object, name)
-            setattr(obj.object, name, value.replace(microsecond=1))
+        keep_sub_milliseconds(record, obj)
         size = self.row_bytes(record) if self.max_bytes is not None else 0
         if (
             model is not self.model

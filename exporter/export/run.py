@@ -215,6 +215,7 @@ class ArchiveExporter:
                 options.zip_name,
                 delete_stale=options.delete,
                 keep=options.keep,
+                lock_timeout=options.lock_timeout,
                 on_bytes=on_bytes,
             )
         if options.remote is not None:
@@ -226,6 +227,7 @@ class ArchiveExporter:
                 compare_checksums=options.compare_checksums,
                 delete_stale=options.delete,
                 keep=options.keep,
+                lock_timeout=options.lock_timeout,
                 on_bytes=on_bytes,
             )
         if options.zip:

@@ -50,7 +50,8 @@ class S3Sink(ExportSink):
     """
     Write the export into the object store at ``location`` (``s3://bucket/prefix``).
 
-    Opening the sink takes ``LOCK.json``, reads the committed export's record (its files'
+    Opening the sink takes ``LOCK.json`` (waiting up to ``lock_timeout`` seconds for another
+    run to let it go), reads the committed export's record (its files'
     sha256, size and source mtime), aborts the multipart uploads and removes the objects that
     killed runs left, and writes the new generation's ``begun.json``. Then every JSON file is
     uploaded as it is streamed, in parts of bounded size, and every document file with its
@@ -75,6 +76,7 @@ class S3Sink(ExportSink):
         compare_checksums: bool = False,
         delete_stale: bool = False,
         keep: int | None = None,
+        lock_timeout: float = 0,
         on_bytes: Callable[[int], None] | None = None,
         client: Any = None,
     ) -> None:
@@ -94,7 +96,7 @@ class S3Sink(ExportSink):
         self._committed = False
         self.lock = RemoteLock(self.client, self.location, self.generation)
         try:
-            self.lock.acquire()
+            self.lock.acquire(lock_timeout)
             #: The committed export before this run, or None.
             self.previous: Committed | None = read_commit(self.client, self.location)
             if self.previous is not None:

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import socket
+import time
 from typing import Any
 
 from exporter.sinks.s3_client import ObjectStoreError, S3Location, translated
@@ -32,10 +33,9 @@ class RemoteLock:
         self.held = False
         self.taken_over: dict[str, Any] | None = None
 
-    def acquire(self) -> None:
-        """Take the lock; ObjectStoreError (kind ``busy``) if another live run holds it."""
-        from botocore.exceptions import ClientError
-
+    def acquire(self, timeout: float = 0) -> None:
+        """Take the lock, waiting up to ``timeout`` seconds for another live run to let it go;
+        ObjectStoreError (kind ``busy``) if it does not."""
         body = json.dumps(
             {
                 "host": socket.gethostname(),
@@ -45,35 +45,44 @@ class RemoteLock:
             }
         ).encode("utf-8")
         key = self.location.key(LOCK_NAME)
-        for _attempt in range(2):
+        deadline = time.monotonic() + timeout
+        takeovers = 0
+        while True:
             with translated(self.location, f"taking {LOCK_NAME}"):
-                try:
-                    self.client.put_object(
-                        Bucket=self.location.bucket, Key=key, Body=body, IfNoneMatch="*"
-                    )
-                except ClientError as exc:
-                    if exc.response.get("Error", {}).get("Code") not in (
-                        "PreconditionFailed",
-                        "ConditionalRequestConflict",
-                    ):
-                        raise
-                else:
+                if self._create(key, body):
                     self.held = True
                     return
                 holder = self._holder()
-                if not _is_dead_here(holder):
-                    raise ObjectStoreError(
-                        f"Another document_exporter is writing into {self.location.url} (host "
-                        f"{holder.get('host')}, process {holder.get('pid')}, since "
-                        f"{holder.get('since')}). Wait for it to finish; if it was stopped on "
-                        f"another host, remove {self.location.url}/{LOCK_NAME}.",
-                        "busy",
-                    )
-                self.taken_over = holder
-                self.client.delete_object(Bucket=self.location.bucket, Key=key)
-        raise ObjectStoreError(
-            f"Cannot take {self.location.url}/{LOCK_NAME}: another run took it meanwhile.", "busy"
-        )
+                if _is_dead_here(holder) and takeovers < 3:
+                    # A killed run of this host: its lock is stale.
+                    self.taken_over = holder
+                    takeovers += 1
+                    self.client.delete_object(Bucket=self.location.bucket, Key=key)
+                    continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ObjectStoreError(
+                    f"Another document_exporter is writing into {self.location.url} (host "
+                    f"{holder.get('host')}, process {holder.get('pid')}, since "
+                    f"{holder.get('since')}). Wait for it to finish, or pass --lock-timeout "
+                    f"SECONDS to wait for it; if it was stopped on another host, remove "
+                    f"{self.location.url}/{LOCK_NAME}.",
+                    "busy",
+                )
+            time.sleep(min(1.0, remaining))
+
+    def _create(self, key: str, body: bytes) -> bool:
+        """Create the lock object unless it exists; whether it was created."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_object(Bucket=self.location.bucket, Key=key, Body=body, IfNoneMatch="*")
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return False
+            raise
+        return True
 
     def release(self) -> None:
         """Remove the lock; best effort (a lock of a dead process here is taken over)."""

@@ -51,10 +51,13 @@ class S3ZipSink(ZipSink):
         *,
         delete_stale: bool = False,
         keep: int | None = None,
+        lock_timeout: float = 0,
         on_bytes: Callable[[int], None] | None = None,
     ) -> None:
         #: The generation the archive goes into.
-        self.store = S3Sink(location, delete_stale=delete_stale, keep=keep)
+        self.store = S3Sink(
+            location, delete_stale=delete_stale, keep=keep, lock_timeout=lock_timeout
+        )
         try:
             self.entry = self.store.open_json(f"{zip_name}.zip")
         except BaseException:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 
 import pytest
 
 from documents.models import Document
 from tests.helpers.processes import assert_clean_failure, command_environment
 from tests.helpers.stop_points import spawn, wait_stopped
-from tests.s3.helpers import CuttableProxy, committed_files, objects, run, start_server
+from tests.s3.helpers import CuttableProxy, Request, committed_files, objects, run, start_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_database]
 
@@ -148,6 +149,32 @@ def test_another_run_holding_the_lock_is_refused(archive, bucket, s3_env, s3_ser
     done = run(data_dir, s3_env, "document_exporter", url, "--stream")
     assert_clean_failure(done, 1, "Another document_exporter is writing into", "host elsewhere")
     assert objects(client, bucket) == before
+
+    # With --lock-timeout the run waits: once it has tried twice, the other run lets go.
+    waiting = spawn(
+        ["document_exporter", url, "--stream", "--lock-timeout", "60", "-v", "0"],
+        command_environment(data_dir, **s3_env),
+    )
+    with s3_server.recording():
+        deadline = time.monotonic() + 60
+        while lock_attempts(s3_server) < 2:
+            assert waiting.poll() is None and time.monotonic() < deadline, waiting.stderr.read()
+            time.sleep(0.2)
+        client.delete_object(Bucket=bucket, Key="locked/LOCK.json")
+        _, err = waiting.communicate(timeout=120)
+    done = waiting
+    assert done.returncode == 0, err
+    assert "locked/LOCK.json" not in objects(client, bucket)
+
+
+def lock_attempts(server) -> int:
+    """How many PutObject of a LOCK.json the server received since recording began."""
+    log = server.api("recorder/download-recording", method="GET").decode()
+    return sum(
+        1
+        for request in (Request.parse(line) for line in log.splitlines() if line.strip())
+        if request.method == "PUT" and request.path.endswith("/LOCK.json")
+    )
 
 
 def test_the_network_cut_mid_upload_leaves_the_previous_export(archive, bucket, s3_env, s3_server):

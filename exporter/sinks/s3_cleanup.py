@@ -23,8 +23,9 @@ _DELETE_BATCH = 1000
 
 
 def remove_orphans(client: Any, location: S3Location, live: set[str]) -> int:
-    """Abort the multipart uploads under ``generations/`` and remove the objects of the
-    generations that began and are not ``live`` (killed runs'); return how many were removed.
+    """Abort the multipart uploads under ``generations/`` (the caller holds the lock: they are
+    all stale) and remove the objects of the generations that began and are not ``live``
+    (killed runs'); return how many were removed.
 
     Only generations with this tool's id and a ``begun.json`` are touched: nothing else under
     the prefix, even inside ``generations/``, is ours to remove.
@@ -36,7 +37,9 @@ def remove_orphans(client: Any, location: S3Location, live: set[str]) -> int:
         for page in paginator.paginate(Bucket=location.bucket, Prefix=base):
             for upload in page.get("Uploads", []):
                 generation = upload["Key"][len(base) :].partition("/")[0]
-                if GENERATION_ID.match(generation) and generation not in live:
+                # Every one is stale: the caller holds the lock, so no run of ours is uploading
+                # (an upload a run failed to abort may be left even in a committed generation).
+                if GENERATION_ID.match(generation):
                     client.abort_multipart_upload(
                         Bucket=location.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
                     )

@@ -156,3 +156,28 @@ def test_zip_into_the_bucket_holds_a_directory_exports_files(archive, tmp_path, 
     wipe(archive)
     assert "Imported" in import_(url)
     assert Document.global_objects.count() == ARCHIVE["documents"]
+
+
+def test_compare_json_drops_an_unchanged_manifest_sent_in_parts(
+    archive, bucket, s3_server, monkeypatch
+):
+    from exporter.sinks import s3_upload
+    from tests.s3.helpers import MIN_PART
+
+    monkeypatch.setattr(s3_upload, "PART_SIZE", MIN_PART)
+    url = f"s3://{bucket}/parts"
+    export_s3(url)
+    client = s3_server.client()
+    before = committed_files(client, bucket, "parts/")
+    with s3_server.recording() as requests:
+        export_s3(url, "-cj")
+    # The manifest went up in parts as it streamed, then its upload was aborted: same bytes.
+    assert "manifest.json" in uploaded_files(requests)
+    assert any(r.method == "DELETE" and "uploadId=" in r.query for r in requests)
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    held = objects(client, bucket, "parts/")
+    commit = json.loads(held["COMMIT.json"])
+    newest, previous = commit["generations"]
+    assert newest["entries"]["manifest.json"]["key"].startswith(f"generations/{previous['id']}/")
+    assert not any(key.startswith(f"generations/{newest['id']}/files/") for key in held)
+    assert committed_files(client, bucket, "parts/") == before

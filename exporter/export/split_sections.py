@@ -62,7 +62,7 @@ class SpilledSplitSection(SplitSection):
 
     def __init__(self, queryset: QuerySet, fk_name: str, batch_size: int) -> None:
         super().__init__(queryset, fk_name, batch_size)
-        self._spill = KeyedSpill("exporter-split-")
+        self._spill = KeyedSpill("exporter-split-", native_values=True)
         for batch in manifest_record_batches(queryset, batch_size=batch_size):
             self._spill.extend((r["fields"][fk_name], pickle.dumps(r, protocol=5)) for r in batch)
         self._spill.seal()

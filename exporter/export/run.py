@@ -137,6 +137,7 @@ class ArchiveExporter:
             self.open_sink() as sink,
             UniqueNameRegistry(reserved=(MANIFEST, METADATA)) as registry,
         ):
+            sink.on_stage = self.progress.stage
             self.namer = DocumentNamer(
                 registry,
                 filename_format=self.plan.filename_format if options.use_filename_format else None,
@@ -152,8 +153,9 @@ class ArchiveExporter:
             self.progress.stage("reading")
             self.write_export(sink)
             self.write_json(sink, METADATA, self.metadata())
-            # The sink commits as the block ends: its files synced, then renamed into place.
-            self.progress.stage("syncing and committing")
+            # The sink commits as the block ends; a directory's says when it syncs and when it
+            # renames into place.
+            self.progress.stage("committing")
         self.summary.add_sink_summary(sink.summary, sink.completed_commit)
 
     def write_export(self, sink: ExportSink) -> None:

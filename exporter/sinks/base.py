@@ -109,6 +109,9 @@ class ExportSink:
     def __init__(self, *, on_bytes: Callable[[int], None] | None = None) -> None:
         #: Called with the number of bytes after each chunk of a document file is copied.
         self.on_bytes = on_bytes
+        #: Called with the name of each step of the commit a sink tells apart ("syncing",
+        #: "committing"), for a progress display; set by the run that opened the sink.
+        self.on_stage: Callable[[str], object] | None = None
         #: The running counts; :meth:`commit` returns a copy.
         self.summary = SinkSummary()
         self.ledger = Ledger()

@@ -197,8 +197,12 @@ class DirectorySink(ExportSink):
         # Every staged file's data is durable before the first rename, or a crash could leave a
         # destination renamed but empty. One sync of the file system for all of them: a sync
         # per file costs a journal commit each, most of a full copy's time.
+        if self.on_stage is not None:
+            self.on_stage("syncing")
         staged = self.ledger.db.execute("SELECT parent, temp FROM staged")
         sync_files(self.target, (self._path(parent, temp) for parent, temp in staged))
+        if self.on_stage is not None:
+            self.on_stage("committing")
         if journaled:
             self._commit_begun = True
             write_journal(self.target, self._renames(), removals=self.owned.stale_split_manifests())

@@ -64,7 +64,7 @@ def test_export_verify_and_import_report_the_exports_counts(archive, tmp_path):
     json_bytes = sum((target / n).stat().st_size for n in ("manifest.json", "metadata.json"))
     assert exported["manifests"] == {"written": 2, "unchanged": 0, "bytes_written": json_bytes}
     assert exported["verification"]["records"] == dict(by_model)
-    assert {"reading", "copying files", "syncing and committing", "verifying"} <= set(
+    assert {"reading", "copying files", "syncing", "committing", "verifying"} <= set(
         exported["durations"]
     )
     # An unchanged re-run with -cj: nothing written, everything left untouched.

@@ -22,7 +22,7 @@ from tests.helpers.processes import ROOT, command_environment, manage
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_database]
 
 ARCHIVE = {"documents": 5, "seed": 37}
-BARS = ("reading", "copying files", "syncing and committing", "loading", "reading and hashing")
+BARS = ("reading", "copying files", "syncing", "committing", "loading", "reading and hashing")
 
 
 def on_a_terminal(env: dict[str, str], *args: str, timeout: float = 120) -> tuple[int, str]:
@@ -69,7 +69,7 @@ def test_bars_show_stages_and_totals_on_a_terminal_only(archive, tmp_path):
     target.mkdir()
     code, screen = on_a_terminal(env, "document_exporter", str(target), "--stream")
     assert code == 0, screen
-    assert "reading" in screen and "syncing and committing" in screen, screen
+    assert "reading [" in screen and "syncing [" in screen and "committing [" in screen, screen
     # The documents' stage with its total: "copying files:   0%|...| 0/5 [...".
     assert "copying files" in screen and "/5 [" in screen, screen
     # The files' bytes, counted first ("counting files"), with their total: "file bytes: 40%".

@@ -219,6 +219,11 @@ class CuttableProxy:
         self.upstream = ("127.0.0.1", urlsplit(upstream).port)
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        #: While True, every new connection is answered ``503 SlowDown``, as a throttling
+        #: server answers, instead of being forwarded.
+        self.throttling = False
+        #: How many requests were answered ``503 SlowDown``.
+        self.throttled = 0
         self._server: Any = None
         self._sockets: set[Any] = set()
         self.restore()
@@ -233,6 +238,10 @@ class CuttableProxy:
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
+                if proxy.throttling:
+                    proxy.throttled += 1
+                    _slow_down(self.request)
+                    return
                 upstream = socket.create_connection(proxy.upstream)
                 proxy._sockets.update((self.request, upstream))
                 pump = threading.Thread(target=_pump, args=(upstream, self.request), daemon=True)
@@ -262,6 +271,43 @@ class CuttableProxy:
             except OSError:
                 pass
         self._sockets.clear()
+
+
+_SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
+
+
+def _slow_down(sock: Any) -> None:
+    """Read one request from ``sock`` and answer it ``503 SlowDown``, then close."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(b":") for line in head.split(b"\r\n")[1:])
+    }
+    if headers.get(b"expect", b"").lower() != b"100-continue":
+        # The body follows the headers: read it, so that the client reads the answer.
+        length = int(headers.get(b"content-length", b"0") or 0)
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    answer = (
+        b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n"
+        + f"Content-Length: {len(_SLOW_DOWN)}\r\nConnection: close\r\n\r\n".encode()
+        + _SLOW_DOWN
+    )
+    with suppress(OSError):
+        sock.sendall(answer)
+        sock.close()
 
 
 def _pump(source: Any, destination: Any) -> None:

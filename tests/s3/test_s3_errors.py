@@ -219,3 +219,23 @@ def test_the_network_cut_mid_upload_leaves_the_previous_export(archive, bucket, 
     generations = {key.split("/")[1] for key in objects(client, bucket, "cut/") if "/" in key}
     assert generations <= live
     proxy.cut()
+
+
+def test_a_throttling_server_is_retried_then_a_clear_error(archive, bucket, s3_env, s3_server):
+    data_dir = archive.parent
+    proxy = CuttableProxy(s3_server.endpoint)
+    env = {**s3_env, "AWS_ENDPOINT_URL": proxy.endpoint, "AWS_MAX_ATTEMPTS": "2"}
+    url = f"s3://{bucket}/slow"
+    done = run(data_dir, env, "document_exporter", url, "--stream")
+    assert done.returncode == 0, done.stderr
+    client = s3_server.client()
+    before = objects(client, bucket)
+    proxy.throttling = True
+    done = run(data_dir, env, "document_exporter", url, "--stream")
+    assert_clean_failure(done, 1, "kept throttling requests to", "AWS_MAX_ATTEMPTS")
+    assert proxy.throttled == 2  # botocore's retry, then the error: nothing was written
+    proxy.throttling = False
+    assert objects(client, bucket) == before
+    done = run(data_dir, env, "verify_export", url)
+    assert done.returncode == 0, done.stderr
+    proxy.cut()

@@ -94,6 +94,8 @@ class S3Sink(ExportSink):
         #: Uploads open now: aborted by :meth:`discard`.
         self._uploads: set[ObjectUpload] = set()
         self._committed = False
+        #: Whether the request writing COMMIT.json was sent (whatever its answer).
+        self._commit_sent = False
         self.lock = RemoteLock(self.client, self.location, self.generation)
         try:
             self.lock.acquire(lock_timeout)
@@ -223,6 +225,9 @@ class S3Sink(ExportSink):
         # dropped, and earlier ones whose objects only the dropped ones named.
         before = self.previous.live() if self.previous is not None else set()
         swept = sorted(before - {generation.id for generation in kept})
+        # From here a failure may come after the server wrote COMMIT.json (an answer lost on
+        # the way back): the generation's objects must stay, for the next run to sort out.
+        self._commit_sent = True
         write_commit(self.client, self.location, kept)
         self._committed = True
         if swept:
@@ -230,11 +235,12 @@ class S3Sink(ExportSink):
         self.lock.release()
 
     def discard(self) -> None:
-        """Abort the open uploads and remove what this run uploaded, unless it committed."""
+        """Abort the open uploads and remove what this run uploaded, unless it sent its commit
+        object (which the server may have written even if its answer never came)."""
         try:
             for upload in list(self._uploads):
                 self._drop(upload)
-            if not self._committed:
+            if not self._commit_sent:
                 with contextlib.suppress(Exception):
                     self._remove_own()
         finally:

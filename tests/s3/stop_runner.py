@@ -14,12 +14,16 @@ Kinds (counted on the client the S3 sink makes):
   done);
 * ``delete``: after a ``DeleteObjects`` (orphans or old generations removed half-way).
 
+With ``LOSE_COMMIT_ANSWER=1`` the ``PutObject`` of ``COMMIT.json`` is done and then raises
+botocore's ``ConnectionClosedError``, as when the server's answer is lost on the way back.
+
 The parts are :data:`tests.s3.helpers.MIN_PART` bytes, so that a small archive's manifests go up
 in several.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -49,6 +53,11 @@ class StoppingClient:
             if is_commit:
                 stop_if_due("commit", key)
             answer = method(**params)
+            if is_commit and os.environ.get("LOSE_COMMIT_ANSWER"):
+                # The server wrote COMMIT.json; its answer is lost on the way back.
+                from botocore.exceptions import ConnectionClosedError
+
+                raise ConnectionClosedError(endpoint_url=key)
             kind = {
                 "put_object": "committed" if is_commit else "put",
                 "upload_part": "part",

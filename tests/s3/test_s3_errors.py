@@ -239,3 +239,34 @@ def test_a_throttling_server_is_retried_then_a_clear_error(archive, bucket, s3_e
     done = run(data_dir, env, "verify_export", url)
     assert done.returncode == 0, done.stderr
     proxy.cut()
+
+
+def test_a_lost_answer_to_the_commit_keeps_the_new_generation(archive, tmp_path, bucket, s3_env):
+    from tests.helpers.exports import export
+    from tests.s3.helpers import directory_files
+
+    data_dir = archive.parent
+    url = f"s3://{bucket}/lost"
+    done = run(data_dir, s3_env, "document_exporter", url, "--stream")
+    assert done.returncode == 0, done.stderr
+    for document in Document.global_objects.all():
+        document.title = f"Lost {document.title}"[:128]
+        document.save()
+    process = spawn(
+        ["document_exporter", url, "--stream", "--no-progress-bar", "-v", "0"],
+        command_environment(data_dir, **s3_env, LOSE_COMMIT_ANSWER="1"),
+        runner="tests.s3.stop_runner",
+    )
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1 and "Traceback" not in err, err
+    # The server did write COMMIT.json: the new generation is the export, whole.
+    import boto3
+
+    client = boto3.client("s3")
+    new = directory_files(export(tmp_path / "directory"))
+    assert committed_files(client, bucket, "lost/") == new
+    done = run(data_dir, s3_env, "verify_export", url)
+    assert done.returncode == 0, done.stderr
+    done = run(data_dir, s3_env, "document_exporter", url, "--stream", "-d")
+    assert done.returncode == 0, done.stderr
+    assert committed_files(client, bucket, "lost/") == new

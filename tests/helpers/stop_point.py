@@ -12,7 +12,8 @@ Kinds of event:
 * ``file``: a write of a chunk of a document file into its temporary copy;
 * ``zip``: a write into the temporary zip archive;
 * ``replace``: a rename (``os.replace``) of the commit, done just before the stop;
-* ``bulk``: a ``bulk_create`` of the importer's database load, done just before the stop.
+* ``bulk``: a batch INSERT of the importer's database load (its rows, or a many-to-many field's
+  through rows), done just before the stop.
 
 Writes are counted at the lowest level the sinks use (the file objects they ``open``), and the
 stop comes once the bytes of the write were handed to the operating system (flushed), so a
@@ -123,6 +124,16 @@ def install() -> None:
         return created
 
     QuerySet.bulk_create = watched_bulk_create  # type: ignore[method-assign]
+
+    from exporter.readback import loader
+
+    real_insert_raw = loader.insert_raw
+
+    def watched_insert_raw(model: Any, instances: Any, using: str) -> None:
+        real_insert_raw(model, instances, using)
+        stop_if_due("bulk", model._meta.label_lower)
+
+    loader.insert_raw = watched_insert_raw
 
 
 def main(argv: list[str], install_hooks: Callable[[], None] = install) -> None:

@@ -32,15 +32,16 @@ def file_destinations(pk: Any, fields: Mapping[str, Any]) -> tuple[Path, Path, P
 
 def describe_document(pk: Any, row: Mapping[str, Any]) -> DocumentFileInfo:
     """A document's files and the values of its export name, from its ``DOCUMENT_COLUMNS``."""
-    source = models.source_path_for(pk, row["filename"], row["mime_type"])
+    # Plain strings: a Path per file costs more than the rest of the description.
+    source = models.source_file_for(pk, row["filename"], row["mime_type"])
     created = row["created"]
     return DocumentFileInfo(
         source=source,
-        thumbnail=models.thumbnail_path_for(pk),
-        archive=models.archive_path_for(row["archive_filename"]),
+        thumbnail=models.thumbnail_file_for(pk),
+        archive=models.archive_file_for(row["archive_filename"]),
         checksum=row["checksum"],
         archive_checksum=row["archive_checksum"],
-        original_extension=Path(source.name).suffix,
+        original_extension=_suffix(source),
         name_values={
             "created": created.isoformat(),
             "created_year": f"{created.year:04}",
@@ -55,6 +56,13 @@ def describe_document(pk: Any, row: Mapping[str, Any]) -> DocumentFileInfo:
             "doc_pk": f"{pk:07}",
         },
     )
+
+
+def _suffix(path: str) -> str:
+    """``Path(path).suffix``, without building the Path."""
+    name = path.rstrip("/").rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 def _by_pk(manager):

@@ -8,6 +8,7 @@ JSON, UUID, Decimal, duration, date and datetime columns, secrets, and a soft de
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -214,20 +215,40 @@ MIME_EXTENSIONS = {
 
 def source_path_for(pk: int, filename: str | None, mime_type: str) -> Path:
     """Where the original of a document lives, from its columns alone (no instance needed)."""
-    name = filename or f"{pk:07}{MIME_EXTENSIONS.get(mime_type, '')}"
-    return Path(settings.ORIGINALS_DIR) / name
+    return Path(source_file_for(pk, filename, mime_type))
 
 
 def archive_path_for(archive_filename: str | None) -> Path | None:
     """Where the archived (OCRed PDF) version lives, if the document has one."""
-    if archive_filename is None:
-        return None
-    return Path(settings.ARCHIVE_DIR) / archive_filename
+    name = archive_file_for(archive_filename)
+    return None if name is None else Path(name)
 
 
 def thumbnail_path_for(pk: int) -> Path:
     """Where a document's thumbnail lives, from its pk alone."""
-    return Path(settings.THUMBNAIL_DIR) / f"{pk:07}.webp"
+    return Path(thumbnail_file_for(pk))
+
+
+# The same paths as plain strings, for the exporter's loop over every document: building a
+# Path costs several times more than joining two strings.
+
+
+def source_file_for(pk: int, filename: str | None, mime_type: str) -> str:
+    """:func:`source_path_for` as a string."""
+    name = filename or f"{pk:07}{MIME_EXTENSIONS.get(mime_type, '')}"
+    return os.path.join(settings.ORIGINALS_DIR, name)
+
+
+def archive_file_for(archive_filename: str | None) -> str | None:
+    """:func:`archive_path_for` as a string."""
+    if archive_filename is None:
+        return None
+    return os.path.join(settings.ARCHIVE_DIR, archive_filename)
+
+
+def thumbnail_file_for(pk: int) -> str:
+    """:func:`thumbnail_path_for` as a string."""
+    return os.path.join(settings.THUMBNAIL_DIR, f"{pk:07}.webp")
 
 
 class Note(models.Model):

@@ -8,6 +8,7 @@ their files, and which sections are split per document.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,11 +73,11 @@ class DocumentFileInfo:
     """One document's files in the media directory, their checksums, and the values its
     export name is made of: what :attr:`DocumentFiles.describe` returns for each document."""
 
-    #: The original file.
-    source: Path
-    thumbnail: Path
+    #: The original file (a plain string is cheapest to build for every document).
+    source: str | os.PathLike[str]
+    thumbnail: str | os.PathLike[str]
     #: None when the document has no archived version.
-    archive: Path | None
+    archive: str | os.PathLike[str] | None
     #: The sha256 of the original and of the archived version, as the database records them.
     checksum: str | None
     archive_checksum: str | None

@@ -11,6 +11,7 @@ as paperless's parsers declare it; its exporter names exported files ``<created>
 from __future__ import annotations
 
 import mimetypes
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -92,6 +93,12 @@ def archive_path(archive_filename: str | None) -> Path | None:
     return _media("ARCHIVE_DIR") / archive_filename
 
 
+def _media_file(setting: str, name: str) -> str:
+    # A plain string: building a Path for every file of every document costs more than the
+    # rest of the document's description.
+    return os.path.join(getattr(settings, setting), name)
+
+
 def default_name(created: Any, correspondent: str | None, title: str | None) -> str:
     """paperless-ngx's name of a document (``str(document)``): the created date, then the
     correspondent's name if it has one (an empty name still adds its space), then the title
@@ -107,10 +114,12 @@ def default_name(created: Any, correspondent: str | None, title: str | None) -> 
 def describe_document(pk: Any, row: Mapping[str, Any]) -> DocumentFileInfo:
     """A document's files and the values of its export name, from its ``DOCUMENT_COLUMNS``."""
     created = row["created"]
+    filename, archive_filename = row["filename"], row["archive_filename"]
     return DocumentFileInfo(
-        source=source_path(pk, row["filename"], row["mime_type"]),
-        thumbnail=thumbnail_path(pk),
-        archive=archive_path(row["archive_filename"]),
+        # source_path(), thumbnail_path() and archive_path(), as strings.
+        source=_media_file("ORIGINALS_DIR", filename or f"{pk:07}{file_type(row['mime_type'])}"),
+        thumbnail=_media_file("THUMBNAIL_DIR", f"{pk:07}.webp"),
+        archive=None if archive_filename is None else _media_file("ARCHIVE_DIR", archive_filename),
         # sha256 in 3.x, md5 in 2.x (and where a 3.x migration could not read a file again):
         # copies are checked against either.
         checksum=row["checksum"] or None,

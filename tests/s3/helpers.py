@@ -37,6 +37,8 @@ def start_server(log: Path, **settings: str) -> S3Server:
     env = dict(
         os.environ,
         MOTO_ENABLE_RECORDING="True",
+        # The recorder's log goes beside the server's, never into the working directory.
+        MOTO_RECORDER_FILEPATH=str(log.with_name("recording.jsonl")),
         S3_UPLOAD_PART_MIN_SIZE=str(MIN_PART),
         **settings,
     )
@@ -46,6 +48,7 @@ def start_server(log: Path, **settings: str) -> S3Server:
             stdout=output,
             stderr=subprocess.STDOUT,
             env=env,
+            cwd=log.parent,
         )
     server = S3Server(f"http://127.0.0.1:{port}", process)
     deadline = time.monotonic() + 30

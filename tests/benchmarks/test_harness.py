@@ -46,7 +46,9 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = dict(os.environ)
     env.pop("DATABASE_URL", None)
     completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--out", out, "--cache-dir", cache],
+        # One size: the smoke test checks that every contender runs and reports, not scaling.
+        [sys.executable, "-m", "benchmarks", "--quick", "--sizes", "100", "--out", out]
+        + ["--cache-dir", cache],
         cwd=ROOT,
         env=env,
         capture_output=True,

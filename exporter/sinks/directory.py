@@ -97,6 +97,7 @@ class DirectorySink(ExportSink):
     ) -> None:
         super().__init__(on_bytes=on_bytes)
         self.target = Path(target)
+        self._root = str(self.target)
         self.compare_checksums = compare_checksums
         self.delete_stale = delete_stale
         self.summary.location = self.target
@@ -170,12 +171,22 @@ class DirectorySink(ExportSink):
     ) -> bool:
         """Stage a copy of ``source`` unless the destination already matches it."""
         _refuse_journal_name(relpath)
-        destination = self.target.joinpath(*parts)
+        # A plain string: the relpath is validated, and a Path per file costs more than its
+        # copy's system calls.
+        destination = f"{self._root}/{relpath}"
+        if not self.compare_checksums:
+            # One stat of each side settles an unchanged file, without opening either.
+            status = os.stat(source)
+            if stat.S_ISREG(status.st_mode) and self.unchanged.same_status(destination, status):
+                return False
         with open(source, "rb", buffering=0) as reader:
             status = os.fstat(reader.fileno())
             if not stat.S_ISREG(status.st_mode):
                 raise ValueError(f"{source} is not a regular file.")
-            if self.unchanged.matches(destination, reader, status, sha256):
+            # Without checksums, the stat above found it changed: a copy is due.
+            if self.compare_checksums and self.unchanged.matches(
+                destination, reader, status, sha256
+            ):
                 return False
             self._ensure_parents(parts)
             temp = self._copy(reader, status, destination, source, sha256)
@@ -251,10 +262,10 @@ class DirectorySink(ExportSink):
         self,
         reader: BinaryIO,
         status: os.stat_result,
-        destination: Path,
+        destination: str,
         source: Path,
         sha256: str | None,
-    ) -> Path:
+    ) -> str:
         """Copy ``reader`` (``source``, checked against ``sha256`` if given) to a new temporary
         file next to ``destination``; return its path."""
         temp, fd = create_temp(
@@ -271,12 +282,12 @@ class DirectorySink(ExportSink):
             raise
         return temp
 
-    def _stage(self, relpath: str, temp: Path, file_type: int) -> None:
+    def _stage(self, relpath: str, temp: str | Path, file_type: int) -> None:
         parent = relpath.rpartition("/")[0]
         try:
             self.ledger.db.execute(
                 "INSERT INTO staged (relpath, parent, temp, file_type) VALUES (?, ?, ?, ?)",
-                (relpath, parent, temp.name, file_type),
+                (relpath, parent, os.path.basename(temp), file_type),
             )
         except BaseException:
             remove_quietly(temp)

@@ -13,13 +13,14 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import itertools
 import os
 import re
 import secrets
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from exporter.format import checksum_hasher
 
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 CHUNK_SIZE = 1 << 20
+#: A path as a sink passes it around: a ``str`` where it is built for every file, else a Path.
+PathT = TypeVar("PathT", str, Path)
 #: The longest file name (in UTF-8 bytes) the common file systems accept.
 NAME_MAX = 255
 
@@ -56,6 +59,8 @@ NAME_MAX = 255
 _TEMP_NAME = re.compile(r"\..+\.[0-9a-f]+\.tmp", re.DOTALL)
 _TEMP_SUFFIX_BYTES = len(".") + 12 + len(".tmp")
 _CREATE_ATTEMPTS = 100
+_TOKEN_MASK = (1 << 48) - 1
+_tokens = itertools.count(secrets.randbits(48))
 # A time with a non-zero digit at every decimal place and an odd second: reading it back from a
 # file shows to what the file system rounds modification times.
 _PROBE_NS = 1_700_000_001_123_456_789
@@ -101,8 +106,8 @@ def validate_relpath(relpath: str) -> tuple[str, ...]:
 
 
 def create_temp(
-    path: Path, mode: int = 0o666, *, register: Callable[[Path], object] | None = None
-) -> tuple[Path, int]:
+    path: PathT, mode: int = 0o666, *, register: Callable[[PathT], object] | None = None
+) -> tuple[PathT, int]:
     """
     Create a new, empty temporary file next to ``path``; return its path and a write descriptor.
 
@@ -112,19 +117,25 @@ def create_temp(
 
     The name is ``.<name>.<12 hex digits>.tmp``, with ``<name>`` shortened if needed to keep
     the whole within :data:`NAME_MAX` bytes. ``mode`` is masked by the umask, as with ``open()``.
+    A ``str`` path gives a ``str``, a ``Path`` a ``Path``.
     """
-    name = path.name
+    directory, name = os.path.split(os.fspath(path))
     room = NAME_MAX - _TEMP_SUFFIX_BYTES - 1
     encoded = name.encode("utf-8", "surrogateescape")
     if len(encoded) > room:
         name = encoded[:room].decode("utf-8", "ignore")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    as_path = isinstance(path, Path)
     for _ in range(_CREATE_ATTEMPTS):
-        candidate = path.with_name(f".{name}.{secrets.token_hex(6)}.tmp")
+        # Tokens count up from a random start: unique within the process without a call for
+        # randomness per file; O_EXCL settles a clash with anyone else's.
+        token = next(_tokens) & _TOKEN_MASK
+        candidate = os.path.join(directory, f".{name}.{token:012x}.tmp")
+        result = Path(candidate) if as_path else candidate
         if register is not None:
-            register(candidate)
+            register(result)
         try:
-            return candidate, os.open(candidate, flags, mode)
+            return result, os.open(candidate, flags, mode)
         except FileExistsError:
             continue
     raise FileExistsError(f"No unused temporary file name next to {path}.")

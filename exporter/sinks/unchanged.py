@@ -39,18 +39,16 @@ class UnchangedCheck:
         self._granularity: int | None = None
 
     def matches(
-        self, destination: Path, reader: BinaryIO, status: os.stat_result, sha256: str | None
+        self,
+        destination: str | Path,
+        reader: BinaryIO,
+        status: os.stat_result,
+        sha256: str | None,
     ) -> bool:
         """Whether ``destination`` already holds the bytes of ``reader`` (whose ``status`` is
         given, and whose checksum may be); a directory in its place is an error now."""
-        current = lstat_or_none(destination)
+        current = self._regular_of_size(destination, status.st_size)
         if current is None:
-            return False
-        if stat.S_ISDIR(current.st_mode):
-            # Checked now: a rename over a directory would fail only at commit.
-            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(destination))
-        # A link or a special file is replaced by a regular one.
-        if not stat.S_ISREG(current.st_mode) or current.st_size != status.st_size:
             return False
         if self.compare_checksums:
             if sha256 is None:
@@ -59,6 +57,27 @@ class UnchangedCheck:
             with open(destination, "rb", buffering=0) as existing:
                 return self.copier.sha256(existing, like=sha256) == sha256.lower()
         return self.same_mtime(status.st_mtime_ns, current.st_mtime_ns)
+
+    def same_status(self, destination: str | Path, status: os.stat_result) -> bool:
+        """Without ``compare_checksums``: whether ``destination`` already holds a copy of the
+        file whose ``status`` is given, from one ``lstat`` and without opening either file; a
+        directory in its place is an error now."""
+        assert not self.compare_checksums, "a checksum comparison reads the files"
+        current = self._regular_of_size(destination, status.st_size)
+        return current is not None and self.same_mtime(status.st_mtime_ns, current.st_mtime_ns)
+
+    def _regular_of_size(self, destination: str | Path, size: int) -> os.stat_result | None:
+        """The ``lstat`` of ``destination`` if it is a regular file of ``size`` bytes."""
+        current = lstat_or_none(destination)
+        if current is None:
+            return None
+        if stat.S_ISDIR(current.st_mode):
+            # Checked now: a rename over a directory would fail only at commit.
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(destination))
+        # A link or a special file is replaced by a regular one.
+        if not stat.S_ISREG(current.st_mode) or current.st_size != size:
+            return None
+        return current
 
     def same_mtime(self, source_ns: int, destination_ns: int) -> bool:
         """Whether a copy given ``source_ns`` as its time would show ``destination_ns``."""

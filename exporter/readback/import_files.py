@@ -45,8 +45,8 @@ class FileStage:
 
     It uses the importer's ``options``, ``plan``, ``media_root``, ``paths``, ``source``,
     ``summary``, ``progress``, ``recorded`` (the export's recorded problems by export name),
-    ``records()``, ``destinations()`` and ``documents_label()``, and its ``_temps``, ``_stale``
-    and ``_unsynced`` bookkeeping.
+    ``records()``, ``destinations()`` and ``documents_label()``, its ``planned_files`` and
+    ``planned_bytes``, and its ``_temps``, ``_stale`` and ``_unsynced`` bookkeeping.
     """
 
     def check_media(self) -> None:
@@ -91,6 +91,8 @@ class FileStage:
 
     def _copy_files(self, documents: int) -> None:
         self.progress.stage("copying files", total=documents, unit="docs")
+        if self.progress.wants_totals:
+            self.progress.files_planned(self.planned_files, self.planned_bytes)
         if self.options.files_only:
             self.progress.start(documents)
         documents_label = self.documents_label()
@@ -216,6 +218,7 @@ class FileStage:
             checksum, _ = self.source.sha256(name)
         if destination.is_file() and sha256_of(destination, like=checksum) == checksum:
             self.summary.files_skipped += 1
+            self.progress.bytes_skipped(destination.stat().st_size)
             return
         destination.parent.mkdir(parents=True, exist_ok=True)
         # Registered before it exists: a signal landing anywhere from here on cannot leak it.

@@ -153,6 +153,9 @@ class ArchiveImporter(FileStage):
         self._temps: set[Path] = set()
         #: Temporary files found in a destination directory, by the file they were for.
         self._stale: dict[Path, dict[str, list[Path]]] = {}
+        #: The files the file stage will copy and their bytes (counted for progress totals).
+        self.planned_files = 0
+        self.planned_bytes = 0
 
     @property
     def failure_note(self) -> str:
@@ -283,7 +286,9 @@ class ArchiveImporter(FileStage):
             unsafe = self.paths.name_problem(name, follow_links=not self.options.data_only)
             if unsafe is not None:
                 raise ImportFailed(f"{where}: {unsafe}")
-            if not self.options.data_only and not self.source.exists(name):
+            if self.options.data_only:
+                continue
+            if not self.source.exists(name):
                 recorded = self.recorded.get(name)
                 if recorded is not None and not recorded.kept_previous_copy:
                     continue  # the export could not export it, and says so: skipped, listed
@@ -291,6 +296,7 @@ class ArchiveImporter(FileStage):
                     f"{where}: its file {name} is missing from {self.source.location}. Run "
                     "verify_export on it to see what else is wrong."
                 )
+            self.plan_file(name)
         if self.options.data_only:
             return
         problems = self.paths.destination_problems(record)
@@ -305,16 +311,25 @@ class ArchiveImporter(FileStage):
             unsafe = self.paths.name_problem(name, follow_links=not self.options.data_only)
             if unsafe is not None:
                 raise ImportFailed(f"{where}: {unsafe}")
-            if not self.options.data_only and not self.source.exists(name):
+            if self.options.data_only:
+                continue
+            if not self.source.exists(name):
                 raise ImportFailed(
                     f"{where}: its file {name} is missing from {self.source.location}. Run "
                     "verify_export on it to see what else is wrong."
                 )
+            self.plan_file(name)
         if self.options.data_only or not names:
             return
         problems = self.paths.destination_problems(record, attached=True)
         if problems:
             raise ImportFailed(f"{where}: {problems[0]}")
+
+    def plan_file(self, name: str) -> None:
+        """Count a file the file stage will copy, for a progress bar that shows totals."""
+        if self.progress.wants_totals:
+            self.planned_files += 1
+            self.planned_bytes += self.source.size(name) or 0
 
     def destinations(self, record: dict[str, Any]) -> tuple[Path | None, ...]:
         """Where the record's original, thumbnail and archived version are imported to."""

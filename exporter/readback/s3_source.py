@@ -110,6 +110,11 @@ class S3Source(ExportSource):
             return rows[0][0]
         return None
 
+    def size(self, relpath: str) -> int | None:
+        """The object's size, from the generation's record."""
+        found = self._row(relpath)
+        return None if found is None else found[2]
+
     def row(self, relpath: str) -> tuple[str, str, int]:
         """The key, sha256 and size of ``relpath``'s object; KeyError if there is none."""
         found = self._row(relpath)

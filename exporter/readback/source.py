@@ -68,6 +68,11 @@ class ExportSource:
         """Every file's relative path, in a stable order."""
         raise NotImplementedError
 
+    def size(self, relpath: str) -> int | None:
+        """The size of the file ``relpath`` in bytes, or None when it cannot be told without
+        reading it (or it is not there)."""
+        return None
+
     def close(self) -> None:
         """Release what reading the export holds (an open zip, the export's locks)."""
 
@@ -179,6 +184,13 @@ class DirectorySource(ExportSource):
         """Whether ``relpath`` is a file inside the export."""
         return self.resolve(relpath).is_file()
 
+    def size(self, relpath: str) -> int | None:
+        """The file's size, from one ``stat``."""
+        try:
+            return os.stat(self.resolve(relpath)).st_size
+        except OSError:
+            return None
+
     def iter_files(self) -> Iterator[str]:
         """Every file of the export in sorted order, but temporary files and the tool's own."""
         for directory, dirs, files in os.walk(self.root):
@@ -209,6 +221,11 @@ class ZipSource(ExportSource):
         """Whether the zip has a member named ``relpath``."""
         self.check(relpath)
         return relpath in self.zip.NameToInfo
+
+    def size(self, relpath: str) -> int | None:
+        """The member's uncompressed size, from the zip's directory."""
+        info = self.zip.NameToInfo.get(relpath)
+        return None if info is None else info.file_size
 
     def iter_files(self) -> Iterator[str]:
         """Every file member in the zip's order, but the tool's own files."""

@@ -89,6 +89,8 @@ def test_bars_show_stages_and_totals_on_a_terminal_only(archive, tmp_path):
     code, screen = on_a_terminal(own, "document_importer", str(target))
     assert code == 0, screen
     assert "loading" in screen and "copying files" in screen and "/5 [" in screen, screen
+    # The bytes to copy, counted while the names were checked: "file bytes:  40%|".
+    assert re.search(r"file bytes: +\d+%\|", screen), screen
     assert "Imported" in screen
 
     # On a pipe: the summary only, not one bar.

@@ -14,7 +14,10 @@ what its ``prepare`` made (:mod:`benchmarks.prepare`). The cases:
 * ``import``: a data-only manifest loaded into an empty, migrated database, against Django's
   ``loaddata``; ``prepare`` puts the manifest in place (made once per archive) and makes the
   database;
-* ``verify``: ``verify_export`` reading a data-only manifest back, against a bare ijson parse.
+* ``verify``: ``verify_export`` reading a data-only manifest back, against a bare ijson parse;
+* ``s3``: a full export with files into object storage (moto's S3 server, a local process, see
+  :mod:`benchmarks.object_store`) and an unchanged re-run, against a plain boto3 loop that PUTs
+  the files of a directory export of the same archive.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.prepare import Prepared, RunContext
+from benchmarks.object_store import ObjectStoreFailed
+from benchmarks.prepare import Prepared, PrepareFailed, RunContext
 
 CommandBuilder = Callable[[Path, Prepared], list[str]]
 Prepare = Callable[[RunContext], Prepared]
@@ -292,6 +296,95 @@ VERIFY = Case(
     ratios=(("verify", "ijson"),),
 )
 
+#: The key prefix of every run's export in its own new bucket.
+S3_PREFIX = "paperless"
+#: The s3 case's command flags, for the measured run and the first, unmeasured one alike.
+S3_FLAGS = ("--stream", "--no-progress-bar")
+
+
+def _new_bucket(context: RunContext) -> Prepared:
+    """A new, empty bucket on the invocation's S3 server (started if it is not yet), and the
+    archive's environment pointed at the server; the server drops it after the run."""
+    store = context.workspace.object_store()
+    prepared = Prepared(env=store.child_env(context.archive.env), cleanups=[store.reset])
+    try:
+        bucket = store.new_bucket()
+    except ObjectStoreFailed as exc:
+        prepared.cleanup()
+        raise PrepareFailed("failed", f"prepare: {exc}") from None
+    prepared.values["bucket"] = bucket
+    prepared.values["target"] = f"s3://{bucket}/{S3_PREFIX}"
+    return prepared
+
+
+def _first_s3_export(context: RunContext) -> Prepared:
+    """A new bucket holding a first export by the same command, run as an unmeasured child."""
+    prepared = _new_bucket(context)
+    try:
+        context.workspace.manage(
+            prepared.env,
+            "document_exporter",
+            prepared.values["target"],
+            *S3_FLAGS,
+            log_name=f"{context.name}-prepare",
+        )
+    except BaseException:
+        prepared.cleanup()
+        raise
+    return prepared
+
+
+def _bucket_and_files(context: RunContext) -> Prepared:
+    """A new bucket, and the archive's directory export with files (made once per archive)."""
+    prepared = _new_bucket(context)
+    try:
+        prepared.inputs["export"] = context.workspace.files_export(context.archive)
+    except BaseException:
+        prepared.cleanup()
+        raise
+    return prepared
+
+
+def _s3_export_command(out: Path, prepared: Prepared) -> list[str]:
+    return child_command("s3-export", out, prepared.values["target"], *S3_FLAGS)
+
+
+def _boto3_command(out: Path, prepared: Prepared) -> list[str]:
+    return child_command(
+        "boto3-put", out, prepared.values["bucket"], S3_PREFIX, str(prepared.inputs["export"])
+    )
+
+
+S3 = Case(
+    name="s3",
+    description="Export with files into object storage (moto's S3 server, a local process): "
+    "a full export into a new bucket, and an unchanged re-run.",
+    contenders=(
+        Contender(
+            "stream",
+            "manage.py document_exporter s3://<new bucket>/paperless --stream (full export)",
+            _s3_export_command,
+            prepare=_new_bucket,
+        ),
+        Contender(
+            "stream-unchanged",
+            "the same command again over the export a first, unmeasured run wrote there "
+            "(nothing changed)",
+            _s3_export_command,
+            prepare=_first_s3_export,
+        ),
+        Contender(
+            "boto3",
+            "a plain boto3 loop: one put_object per file of a directory export of the same "
+            "archive, one after the other (the floor)",
+            _boto3_command,
+            prepare=_bucket_and_files,
+        ),
+    ),
+    ratios=(("stream", "boto3"), ("stream", "stream-unchanged")),
+    needs_files=True,
+)
+
 CASES: dict[str, Case] = {
-    case.name: case for case in (DATA_ONLY, FILES, INCREMENTAL, IMPORT, VERIFY)
+    case.name: case for case in (DATA_ONLY, FILES, INCREMENTAL, IMPORT, VERIFY, S3)
 }

@@ -96,15 +96,22 @@ def main(argv: list[str]) -> int:
     # After the peak of the workload, and without a list of paths: a list of a 250,000-file
     # export's paths alone would be the largest thing this process ever held.
     file_count, written = _tree_size(out)
+    if produced.bytes_read is not None:
+        measured, bytes_source = produced.bytes_read, "read"
+    elif produced.bytes_stored is not None:
+        measured, bytes_source = produced.bytes_stored, "object store"
+    else:
+        measured, bytes_source = written, "output"
     result = {
         RESULT_KEY: 1,
         "contender": name,
         "args": args,
         "records": produced.records,
-        # What MB/s is computed from: the bytes read for a workload that reads an export, else
-        # the bytes of every file in the output directory after the run.
-        "bytes": written if produced.bytes_read is None else produced.bytes_read,
-        "bytes_source": "output" if produced.bytes_read is None else "read",
+        # What MB/s is computed from: the bytes read for a workload that reads an export, those
+        # of the export left in object storage for one that exports there, else the bytes of
+        # every file in the output directory after the run.
+        "bytes": measured,
+        "bytes_source": bytes_source,
         "bytes_output": written,
         "files": file_count,
         "queries": queries,

@@ -8,7 +8,9 @@ a forked child's peak RSS as ``wait4`` reports it starts from the parent's at fo
 
 A :class:`Workspace` lives for one whole invocation: it holds what is made once and reused, such
 as the data-only export of an archive that the import and verify cases read (it is deterministic,
-so one per archive is enough).
+so one per archive is enough), the directory export with files that the ``s3`` case's floor uploads,
+and the S3 server of the ``s3`` case (:mod:`benchmarks.object_store`), started on first use and
+stopped when the workspace closes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from benchmarks.archives import Archive
 from benchmarks.limits import MemoryCap
+from benchmarks.object_store import ObjectStore, ObjectStoreFailed
 from benchmarks.process import run_child
 from benchmarks.servers import Server
 
@@ -47,6 +50,8 @@ class Prepared:
     env: dict[str, str]
     #: Paths the contender's command reads (e.g. ``"export"``, ``"media"``).
     inputs: dict[str, Path] = field(default_factory=dict)
+    #: Other values the contender's command uses (e.g. ``"target"``, an ``s3://`` URL).
+    values: dict[str, str] = field(default_factory=dict)
     #: Undone after the measured run, whatever happened (e.g. drop a fresh database).
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
@@ -71,11 +76,18 @@ class Workspace:
         self.log_dir = log_dir
         self.root = Path(tempfile.mkdtemp(prefix="benchmarks-work-", dir=scratch))
         self._exports: dict[str, Path] = {}
+        self._file_exports: dict[str, Path] = {}
+        self._object_store: ObjectStore | None = None
         self._names = itertools.count(1)
 
     def close(self) -> None:
-        """Remove everything the workspace made on disk."""
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Stop the S3 server if one was started; remove everything made on disk."""
+        try:
+            if self._object_store is not None:
+                self._object_store.stop()
+                self._object_store = None
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> Workspace:
         return self
@@ -123,6 +135,35 @@ class Workspace:
         )
         self._exports[archive.location] = target
         return target
+
+    def files_export(self, archive: Archive) -> Path:
+        """A ``document_exporter --stream`` directory export of ``archive`` with its files,
+        made once: what a directory export of the archive holds, file for file."""
+        cached = self._file_exports.get(archive.location)
+        if cached is not None:
+            return cached
+        target = self.root / f"files-export-{archive.documents}-{next(self._names)}"
+        target.mkdir()
+        self.manage(
+            archive.env,
+            "document_exporter",
+            str(target),
+            "--stream",
+            "--no-progress-bar",
+            log_name=f"prepare-files-export-{archive.documents}",
+        )
+        self._file_exports[archive.location] = target
+        return target
+
+    def object_store(self) -> ObjectStore:
+        """The S3 server of this invocation, started on first use; PrepareFailed if it cannot
+        be."""
+        if self._object_store is None:
+            try:
+                self._object_store = ObjectStore.start(self.log_dir / "object-store.log")
+            except ObjectStoreFailed as exc:
+                raise PrepareFailed("failed", f"prepare: {exc}") from None
+        return self._object_store
 
     def empty_database(self, archive: Archive, log_name: str) -> Prepared:
         """A fresh, migrated, empty database (and empty media folder) on the archive's engine.

@@ -35,6 +35,9 @@ class Produced:
     #: Bytes the workload read, for one that reads (MB/s then uses them). None: the bytes of
     #: every file in ``out`` after the run.
     bytes_read: int | None = None
+    #: For a workload that exports into object storage (its output directory stays empty): the
+    #: bytes of the export it left there (MB/s then uses them).
+    bytes_stored: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -223,13 +226,101 @@ def _count_with_ijson(manifest: Any) -> int:
     )
 
 
+def s3_export(out: Path, args: list[str]) -> Produced:
+    """``<s3://bucket/prefix> [flags...]``: ``document_exporter`` into object storage, in process.
+
+    In process like :func:`manage`, so that its queries are counted. The export is then read
+    back from the server (``COMMIT.json``, ``metadata.json`` and the record: three small GETs,
+    inside the measured time): its records are the counts of its ``metadata.json``, its bytes
+    those of every file its record names, and ``extra`` says how many of them this run uploaded
+    (an unchanged re-run names the earlier generation's objects instead).
+    """
+    from django.core.management import call_command
+
+    from exporter.sinks.s3_client import S3Location, make_client
+
+    if not args or not args[0].startswith("s3://"):
+        raise SystemExit("s3-export: give the s3:// target first, then the command's flags")
+    call_command("document_exporter", *args)
+    return _committed_export(make_client(), S3Location.parse(args[0]))
+
+
+def _committed_export(client: Any, location: Any) -> Produced:
+    """What the committed export at ``location`` holds, from its commit object and record."""
+
+    def get(key: str) -> Any:
+        return client.get_object(Bucket=location.bucket, Key=location.key(key))["Body"]
+
+    newest = orjson.loads(get("COMMIT.json").read())["generations"][0]
+    metadata = orjson.loads(get(newest["entries"]["metadata.json"]["key"]).read())
+    own = f"generations/{newest['id']}/files/"
+    files = size = uploaded_files = uploaded_bytes = 0
+    pending = b""
+    # Streamed a line at a time: the record of 100,000 documents is some 60 MB.
+    for chunk in get(newest["record"]["key"]).iter_chunks(1 << 20):
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            entry = orjson.loads(line)
+            files += 1
+            size += entry["size"]
+            if entry["key"].startswith(own):
+                uploaded_files += 1
+                uploaded_bytes += entry["size"]
+    if pending.strip():
+        raise SystemExit("s3-export: the record does not end with a newline")
+    return Produced(
+        records=sum(metadata["counts"].values()),
+        bytes_stored=size,
+        extra={
+            "export_files": files,
+            "uploaded_files": uploaded_files,
+            "uploaded_bytes": uploaded_bytes,
+        },
+    )
+
+
+def boto3_put(out: Path, args: list[str]) -> Produced:
+    """``<bucket> <prefix> <export dir>``: the floor of an export into object storage.
+
+    A plain boto3 loop, no Django: one ``put_object`` per file of a directory export of the same
+    archive (the same files, byte for byte, that an ``s3://`` export's record names), one after
+    the other, under ``<prefix>/<name in the export>``. The tool's own bookkeeping at the top of
+    the directory (names starting with ``TOOL_PREFIX``: the file list) is not export data and
+    is skipped, as readers of an export skip it. Records are those of its manifest.
+    """
+    import boto3
+
+    from exporter.format import TOOL_PREFIX
+
+    if len(args) != 3:
+        raise SystemExit("boto3-put: give the bucket, the key prefix and the export directory")
+    bucket, prefix, root = args[0], args[1].strip("/"), Path(args[2])
+    client = boto3.session.Session().client("s3")
+    files = size = 0
+    for entry in iter_files(root):
+        name = Path(entry.path).relative_to(root).as_posix()
+        if name.startswith(TOOL_PREFIX):
+            continue
+        with open(entry.path, "rb") as body:
+            client.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body)
+        files += 1
+        size += entry.stat(follow_symlinks=False).st_size
+    return Produced(
+        records=count_manifest_records(root / "manifest.json"),
+        bytes_stored=size,
+        extra={"export_files": files, "uploaded_files": files, "uploaded_bytes": size},
+    )
+
+
 WORKLOADS: dict[str, Workload] = {
     "classic": classic,
     "stream": stream,
     "manage": manage,
     "floor": floor,
     "cp": copy_tree,
+    "s3-export": s3_export,
+    "boto3-put": boto3_put,
 }
 
 #: Workloads that need no Django: the child does not set it up, and counts no queries.
-WITHOUT_DJANGO = frozenset({"cp"})
+WITHOUT_DJANGO = frozenset({"cp", "boto3-put"})

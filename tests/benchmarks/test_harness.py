@@ -16,8 +16,9 @@ import pytest
 
 from benchmarks.cases import CASES
 from benchmarks.cli import select
-from benchmarks.limits import parse_size
+from benchmarks.limits import MemoryCap, parse_size
 from benchmarks.plots import plot_names
+from benchmarks.prepare import Workspace
 from benchmarks.report import pair_ratios
 from benchmarks.workloads import count_manifest_records
 from tests.helpers.processes import ROOT
@@ -34,9 +35,11 @@ POSITIVE = (
 #: Contenders that handle no records (a plain copy of the media folder).
 NO_RECORDS = {("files", "cp")}
 #: Contenders that run without Django and so count no queries.
-NO_QUERIES = {("files", "cp"), ("verify", "ijson")}
+NO_QUERIES = {("files", "cp"), ("verify", "ijson"), ("s3", "boto3")}
 #: Contenders that read a manifest: MB/s is over the bytes read, not written.
 READERS = {"import", "verify"}
+#: Cases that export into object storage: MB/s is over the bytes of the export stored there.
+STORED = {"s3"}
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +84,14 @@ def test_quick_run_measures_every_contender(quick_run: Path) -> None:
             assert run["queries"] is None
         else:
             assert run["queries"] >= 0, key
-        reads = run["case"] in READERS
-        assert run["child"]["bytes_source"] == ("read" if reads else "output"), key
+        source = (
+            "read"
+            if run["case"] in READERS
+            else "object store"
+            if run["case"] in STORED
+            else "output"
+        )
+        assert run["child"]["bytes_source"] == source, key
     for size in sizes:
         # Every contender that writes or reads a manifest saw the same records at each size.
         counts = {
@@ -102,6 +111,16 @@ def test_quick_run_measures_every_contender(quick_run: Path) -> None:
         files = {r["contender"]: r for r in runs if (r["case"], r["documents"]) == ("files", size)}
         assert files["stream"]["bytes"] > files["cp"]["bytes"]
         assert files["classic"]["bytes"] == files["stream"]["bytes"]
+        # Into object storage: the full export uploaded every file, the unchanged re-run only
+        # some (the JSON files), and the floor PUT the same files, byte for byte as many.
+        s3 = {r["contender"]: r for r in runs if (r["case"], r["documents"]) == ("s3", size)}
+        assert len({r["bytes"] for r in s3.values()}) == 1, s3
+        assert len({r["child"]["export_files"] for r in s3.values()}) == 1, s3
+        full, unchanged = s3["stream"]["child"], s3["stream-unchanged"]["child"]
+        assert full["uploaded_files"] == full["export_files"] > size
+        assert full["uploaded_bytes"] == s3["stream"]["bytes"]
+        assert 0 < unchanged["uploaded_files"] < full["export_files"] / 10
+        assert s3["boto3"]["child"]["uploaded_bytes"] == s3["stream"]["bytes"]
     summaries = results["summaries"]
     assert len(summaries) == len(expected)
     wanted_ratios = {(case, *pair) for case in CASES for pair in CASES[case].ratios}
@@ -135,6 +154,10 @@ def test_select_cases_and_contenders() -> None:
         ("import", ["stream"]),
         ("verify", ["verify"]),
         ("data-only", ["stream"]),
+    ]
+    chosen = select("s3", "stream-unchanged,boto3")
+    assert [(case.name, [c.name for c in contenders]) for case, contenders in chosen] == [
+        ("s3", ["stream-unchanged", "boto3"]),
     ]
     with pytest.raises(SystemExit, match="unknown case"):
         select("files,nope", None)
@@ -191,3 +214,35 @@ def test_ratios_pair_runs_by_repeat() -> None:
     # Repeat 3 has no partner; the ratios of repeats 1 and 2 are 10 and 3.
     assert ratio["pairs"] == 2
     assert ratio["export_seconds"] == {"median": 6.5, "min": 3, "max": 10}
+
+
+def test_workspace_stops_its_object_store_even_on_failure(tmp_path: Path) -> None:
+    """The s3 case's server is a real process: closing the workspace, after an error too,
+    stops it, and a new bucket is reachable with the environment the children get."""
+    workspace = Workspace(
+        code=ROOT, cap=MemoryCap(1 << 30), timeout=60, log_dir=tmp_path, scratch=tmp_path
+    )
+    with pytest.raises(RuntimeError), workspace:
+        store = workspace.object_store()
+        assert workspace.object_store() is store  # one server per invocation
+        bucket = store.new_bucket()
+        env = store.child_env({"AWS_PROFILE": "host", "PATH": os.environ["PATH"]})
+        assert "AWS_PROFILE" not in env and env["AWS_ENDPOINT_URL"] == store.endpoint
+        listed = subprocess.run(
+            [sys.executable, "-c", LIST_BUCKETS],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert listed.stdout.split() == [bucket], listed.stderr[-2000:]
+        raise RuntimeError("a run failed")
+    assert store.process.poll() is not None
+    assert not workspace.root.exists()
+
+
+LIST_BUCKETS = """
+import boto3
+for bucket in boto3.session.Session().client("s3").list_buckets()["Buckets"]:
+    print(bucket["Name"])
+"""

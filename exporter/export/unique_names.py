@@ -21,7 +21,6 @@ from exporter.export.naming import (
     EXPORT_SUFFIXES,
     MAX_COUNTER,
     STEM_MAX_BYTES,
-    document_file_names,
     name_bytes,
     normalize_extension,
 )
@@ -43,11 +42,33 @@ def claim_document_names(
     Raises ``ValueError`` if the stem's last component is over :data:`STEM_MAX_BYTES`, i.e.
     was not made by this module: its names could exceed 255 bytes.
     """
-    if name_bytes(stem.rsplit("/", 1)[-1]) > STEM_MAX_BYTES:
+    if name_bytes(stem.rpartition("/")[2]) > STEM_MAX_BYTES:
         raise ValueError(f"The stem {stem[:40]!r}... is longer than {STEM_MAX_BYTES} bytes.")
-    ext = normalize_extension(original_ext)
-    unique = registry.claim(stem, (ext, *EXPORT_SUFFIXES.values()))
-    return document_file_names(unique, ext)
+    ext, suffixes = _document_suffixes(original_ext)
+    unique = registry.claim(stem, suffixes)
+    # document_file_names(unique, ext), without normalising the extension again.
+    names = {"original": unique + ext}
+    for role, suffix in _DERIVED:
+        names[role] = unique + suffix
+    return names
+
+
+_DERIVED = tuple(EXPORT_SUFFIXES.items())
+# Per original extension, its normalised form and a document's suffixes: a document's claim
+# repeats one of a handful. Bounded, for a site with an extension per file.
+_SUFFIXES_BY_EXT: dict[str, tuple[str, tuple[str, ...]]] = {}
+_SUFFIXES_CACHE_MAX = 256
+
+
+def _document_suffixes(original_ext: str) -> tuple[str, tuple[str, ...]]:
+    found = _SUFFIXES_BY_EXT.get(original_ext)
+    if found is None:
+        ext = normalize_extension(original_ext)
+        found = (ext, (ext, *EXPORT_SUFFIXES.values()))
+        if len(_SUFFIXES_BY_EXT) >= _SUFFIXES_CACHE_MAX:
+            _SUFFIXES_BY_EXT.clear()
+        _SUFFIXES_BY_EXT[original_ext] = found
+    return found
 
 
 def name_key(name: str) -> str:
@@ -167,7 +188,10 @@ class UniqueNameRegistry:
             raise ValueError("The name registry is closed.")
         if not stem:
             raise ValueError("Cannot claim an empty name.")
-        suffix_set = self._suffix_set_id(tuple(suffixes))
+        # A document's claims pass the same tuple each time: no copy to look it up.
+        suffix_set = self._suffix_set_ids.get(suffixes) if type(suffixes) is tuple else None
+        if suffix_set is None:
+            suffix_set = self._suffix_set_id(tuple(suffixes))
         key = name_key(stem)
         if self._is_free(key, suffix_set):
             self._take(key, suffix_set)
@@ -213,7 +237,9 @@ class UniqueNameRegistry:
         # suffix. Collect those possible owners and look them all up at once.
         owners: dict[str, list[str]] = {}
         for cut, extra, end in self._owner_plan(suffix_set):
-            if key.endswith(cut):
+            if not cut:
+                owners.setdefault(key + extra, []).append(end)
+            elif key.endswith(cut):
                 owners.setdefault(key[: len(key) - len(cut)] + extra, []).append(end)
         query = self._queries.get(len(owners))
         if query is None:

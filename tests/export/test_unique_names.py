@@ -282,3 +282,13 @@ def test_every_produced_name_is_safe_and_unique(documents, filename_format):
             files.extend(names.values())
     assert len({name.casefold() for name in files}) == len(files)
     assert len({name_key(name) for name in files}) == len(files)
+
+
+def test_a_free_document_claim_costs_two_statements(registry):
+    claim_document_names(registry, "first", ".pdf")
+    statements = []
+    registry._db.set_trace_callback(statements.append)
+    for number in range(100):
+        claim_document_names(registry, f"document {number}", ".pdf")
+    # One lookup of the names' possible owners and one insert, whatever was claimed before.
+    assert len(statements) == 2 * 100

@@ -14,7 +14,6 @@ and moto checks no signatures, so an unsigned ``PUT /<bucket>`` creates a bucket
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import os
 import signal
@@ -22,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,10 +43,19 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    """In the server's process, before exec: SIGTERM when the harness dies."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+def _die_with_parent() -> Callable[[], None]:
+    """What the server's process runs before exec: ask for SIGTERM when the harness dies.
+
+    libc is loaded here, in the harness: nothing is imported between fork and exec.
+    """
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    return arm
 
 
 @dataclass
@@ -73,7 +81,7 @@ class ObjectStore:
                 stderr=subprocess.STDOUT,
                 env=env,
                 cwd=log.parent,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with_parent(),
             )
         store = cls(f"http://127.0.0.1:{port}", process, log)
         deadline = time.monotonic() + START_TIMEOUT
@@ -129,6 +137,9 @@ class ObjectStore:
                 self.process.wait()
 
     def _request(self, method: str, path: str) -> bytes:
+        # Imported here: a harness run without the s3 case never pays for urllib's imports.
+        import urllib.request
+
         request = urllib.request.Request(f"{self.endpoint}{path}", method=method)
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:

@@ -278,10 +278,23 @@ class ArchiveImporter(FileStage):
         """Refuse a document record whose file names are unsafe, whose files are missing
         (unless the export recorded them as problems), or whose files would land outside
         the media directory."""
-        for key in (FILE_NAME_KEY, THUMBNAIL_NAME_KEY, ARCHIVE_NAME_KEY):
-            name = record.get(key)
-            if name is None:
-                continue
+        names = [record.get(k) for k in (FILE_NAME_KEY, THUMBNAIL_NAME_KEY, ARCHIVE_NAME_KEY)]
+        self.check_files(where, record, [name for name in names if name is not None])
+
+    def check_attached_names(self, where: str, record: dict[str, Any]) -> None:
+        """Refuse a record of another section (a share link bundle) whose files are unsafely
+        named, missing, or would land outside the media directory."""
+        names = [record[key] for key in record if is_file_name_key(key)]
+        if names:
+            self.check_files(where, record, names, attached=True)
+
+    def check_files(
+        self, where: str, record: dict[str, Any], names: list[str], *, attached: bool = False
+    ) -> None:
+        """Refuse ``record`` if one of its file ``names`` is unsafe or missing (a document's
+        file the export recorded as a problem aside), or would be imported outside the media
+        directory; count the files to copy."""
+        for name in names:
             # --data-only opens no file: its name must be safe, where links lead is moot.
             unsafe = self.paths.name_problem(name, follow_links=not self.options.data_only)
             if unsafe is not None:
@@ -289,7 +302,7 @@ class ArchiveImporter(FileStage):
             if self.options.data_only:
                 continue
             if not self.source.exists(name):
-                recorded = self.recorded.get(name)
+                recorded = None if attached else self.recorded.get(name)
                 if recorded is not None and not recorded.kept_previous_copy:
                     continue  # the export could not export it, and says so: skipped, listed
                 raise ImportFailed(
@@ -299,29 +312,7 @@ class ArchiveImporter(FileStage):
             self.plan_file(name)
         if self.options.data_only:
             return
-        problems = self.paths.destination_problems(record)
-        if problems:
-            raise ImportFailed(f"{where}: {problems[0]}")
-
-    def check_attached_names(self, where: str, record: dict[str, Any]) -> None:
-        """Refuse a record of another section (a share link bundle) whose files are unsafely
-        named, missing, or would land outside the media directory."""
-        names = [record[key] for key in record if is_file_name_key(key)]
-        for name in names:
-            unsafe = self.paths.name_problem(name, follow_links=not self.options.data_only)
-            if unsafe is not None:
-                raise ImportFailed(f"{where}: {unsafe}")
-            if self.options.data_only:
-                continue
-            if not self.source.exists(name):
-                raise ImportFailed(
-                    f"{where}: its file {name} is missing from {self.source.location}. Run "
-                    "verify_export on it to see what else is wrong."
-                )
-            self.plan_file(name)
-        if self.options.data_only or not names:
-            return
-        problems = self.paths.destination_problems(record, attached=True)
+        problems = self.paths.destination_problems(record, attached=attached)
         if problems:
             raise ImportFailed(f"{where}: {problems[0]}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 from tests.paperless.twin import Twin
@@ -49,6 +50,15 @@ def add_consumer(source: Twin, target: Twin) -> None:
         f"User.objects.create(pk={int(found.stdout)}, username='consumer')",
     )
     assert created.returncode == 0, created.stderr
+
+
+def restore(
+    source: Twin, target: Twin, export_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``streaming_importer EXPORT *args`` into the freshly migrated ``target``, given the
+    source's ``consumer`` user first (:func:`add_consumer`); the finished process."""
+    add_consumer(source, target)
+    return target.manage("streaming_importer", str(export_dir), "--no-progress-bar", *args, env=env)
 
 
 def paperless_made(twin: Twin, output: Path, *args: str) -> Path:

@@ -13,10 +13,10 @@ from django.db import connection
 
 from tests.paperless.compare import assert_same_bytes
 from tests.paperless.restore import (
-    add_consumer,
     export,
     many_to_many,
     paperless_made,
+    restore,
     same_records,
     tree,
 )
@@ -62,8 +62,7 @@ def test_verify_passes_a_2x_export_with_version_json(twin, made_2x_legacy):
 def test_import_then_export_gives_paperless_bytes(request, twin, made, env, tmp_path):
     source = request.getfixturevalue(made)
     with twin_site(tmp_path / "target", seed=False) as target:
-        add_consumer(twin, target)
-        done = target.manage("streaming_importer", str(source), "--no-progress-bar", env=env)
+        done = restore(twin, target, source, env=env)
         assert done.returncode == 0, done.stdout + done.stderr
         again = export(target, tmp_path / "again", env=env)
         version = ["--version", "2"] if env else []

@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 
 from tests.paperless.compare import assert_same_bytes
-from tests.paperless.restore import add_consumer, export, many_to_many, same_records, tree
+from tests.paperless.restore import export, many_to_many, restore, same_records, tree
 from tests.paperless.twin import Twin, twin_site
 
 # The twin's database lives on the pass's server: these run on all three databases.
@@ -39,9 +39,7 @@ def first_export(twin, tmp_path_factory) -> Path:
 def restored(twin, first_export, tmp_path_factory):
     """A freshly migrated twin the first export was imported into, and the import's run."""
     with twin_site(tmp_path_factory.mktemp("restored"), seed=False) as target:
-        add_consumer(twin, target)
-        done = target.manage("streaming_importer", str(first_export), "--no-progress-bar")
-        yield target, done
+        yield target, restore(twin, target, first_export)
 
 
 def test_import_into_a_fresh_twin_needs_no_force(restored):
@@ -113,13 +111,8 @@ def test_failed_import_runs_no_post_import_step(restored, first_export):
 
 def test_failing_post_import_step_exits_4_with_the_import_kept(twin, first_export, tmp_path):
     with twin_site(tmp_path / "target", seed=False) as target:
-        add_consumer(twin, target)
-        done = target.manage(
-            "streaming_importer",
-            str(first_export),
-            "--data-only",
-            "--no-progress-bar",
-            env={"PAPERLESS_TWIN_INDEX_FAILS": "1"},
+        done = restore(
+            twin, target, first_export, "--data-only", env={"PAPERLESS_TWIN_INDEX_FAILS": "1"}
         )
         assert done.returncode == 4, done.stdout + done.stderr
         assert "Traceback" not in done.stderr, done.stderr
@@ -135,13 +128,6 @@ def test_failing_post_import_step_exits_4_with_the_import_kept(twin, first_expor
 
 def test_skip_post_import(twin, first_export, tmp_path):
     with twin_site(tmp_path / "target", seed=False) as target:
-        add_consumer(twin, target)
-        done = target.manage(
-            "streaming_importer",
-            str(first_export),
-            "--data-only",
-            "--skip-post-import",
-            "--no-progress-bar",
-        )
+        done = restore(twin, target, first_export, "--data-only", "--skip-post-import")
         assert done.returncode == 0, done.stdout + done.stderr
         assert reindex_runs(target) == []

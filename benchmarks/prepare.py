@@ -119,40 +119,31 @@ class Workspace:
 
     def data_only_export(self, archive: Archive) -> Path:
         """A ``document_exporter --stream --data-only`` export of ``archive``, made once."""
-        cached = self._exports.get(archive.location)
-        if cached is not None:
-            return cached
-        target = self.root / f"export-{archive.documents}-{next(self._names)}"
-        target.mkdir()
-        self.manage(
-            archive.env,
-            "document_exporter",
-            str(target),
-            "--stream",
-            "--data-only",
-            "--no-progress-bar",
-            log_name=f"prepare-data-only-export-{archive.documents}",
-        )
-        self._exports[archive.location] = target
-        return target
+        return self._export_once(archive, self._exports, "data-only-export", "--data-only")
 
     def files_export(self, archive: Archive) -> Path:
         """A ``document_exporter --stream`` directory export of ``archive`` with its files,
         made once: what a directory export of the archive holds, file for file."""
-        cached = self._file_exports.get(archive.location)
+        return self._export_once(archive, self._file_exports, "files-export")
+
+    def _export_once(self, archive: Archive, made: dict[str, Path], name: str, *args: str) -> Path:
+        """``document_exporter TARGET --stream *args`` of ``archive``, unless ``made`` (by
+        archive) already has it."""
+        cached = made.get(archive.location)
         if cached is not None:
             return cached
-        target = self.root / f"files-export-{archive.documents}-{next(self._names)}"
+        target = self.root / f"{name}-{archive.documents}-{next(self._names)}"
         target.mkdir()
         self.manage(
             archive.env,
             "document_exporter",
             str(target),
             "--stream",
+            *args,
             "--no-progress-bar",
-            log_name=f"prepare-files-export-{archive.documents}",
+            log_name=f"prepare-{name}-{archive.documents}",
         )
-        self._file_exports[archive.location] = target
+        made[archive.location] = target
         return target
 
     def object_store(self) -> ObjectStore:

@@ -116,6 +116,7 @@ PASSPHRASE_SOURCES = {
 }
 
 
+@pytest.mark.one_database  # refused before anything is loaded
 @pytest.mark.parametrize("source", PASSPHRASE_SOURCES)
 def test_a_passphrase_for_a_plain_export_is_refused(archive, tmp_path, source):
     target = export(tmp_path / "e")
@@ -158,6 +159,7 @@ BAD_USAGE = {
 }
 
 
+@pytest.mark.one_database  # refused while parsing the command line
 @pytest.mark.parametrize("case", BAD_USAGE)
 def test_bad_usage_is_status_2(archive, tmp_path, case):
     args, message = BAD_USAGE[case]
@@ -166,6 +168,7 @@ def test_bad_usage_is_status_2(archive, tmp_path, case):
     assert message in done.stderr
 
 
+@pytest.mark.one_database  # refused before the database is read
 @pytest.mark.parametrize("batch_size", [0, MAX_BATCH_SIZE + 1, True, "5"])
 def test_the_importer_refuses_what_is_not_a_batch_size(archive, tmp_path, batch_size):
     target = export(tmp_path / "e")
@@ -237,6 +240,7 @@ FILE_STAGE_STOPS = [
 ]
 
 
+@pytest.mark.one_database  # the rows are committed: the subject is the files
 @pytest.mark.parametrize(("stop_at", "signum"), FILE_STAGE_STOPS)
 def test_a_signal_in_the_file_stage_leaves_no_temporary_file(archive, tmp_path, stop_at, signum):
     target = export(tmp_path / "e")

@@ -112,6 +112,7 @@ BREAKAGES = {
 }
 
 
+@pytest.mark.one_database  # verify_export reads the export alone
 @pytest.mark.parametrize("breakage", BREAKAGES)
 def test_verify_names_each_kind_of_damage(archive, tmp_path, breakage):
     target = export(tmp_path / "e")

@@ -25,7 +25,8 @@ from tests.helpers.exports import (
 )
 from tests.helpers.processes import run_command, run_verify
 
-pytestmark = pytest.mark.django_db
+# verify_export reads the export alone; the database only supplies what is exported.
+pytestmark = [pytest.mark.django_db, pytest.mark.one_database]
 
 ARCHIVE = {"documents": 4, "seed": 31}
 

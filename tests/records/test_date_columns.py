@@ -192,7 +192,7 @@ def test_stored_datetimes_and_dates_encode_like_django(media):
     queryset = Document.global_objects.order_by("pk")
     pks = list(queryset.values_list("pk", flat=True))
 
-    @settings(FUZZ, max_examples=500)
+    @settings(FUZZ, max_examples=250)
     @given(
         st.lists(stored_datetimes(nullable=False), min_size=4, max_size=4),
         st.lists(stored_datetimes(), min_size=4, max_size=4),
@@ -226,7 +226,7 @@ def test_one_stored_value_fails_like_django(media, column, strategy):
     queryset = Document.global_objects.order_by("pk")
     pk = queryset.values_list("pk", flat=True)[1]
 
-    @settings(FUZZ, max_examples=300)
+    @settings(FUZZ, max_examples=150)
     @given(strategy)
     def check(value):
         _store([pk], column, [value])

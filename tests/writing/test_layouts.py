@@ -43,7 +43,7 @@ def written(record_list: list, layout, split: bool) -> bytes:
     return sink.getvalue()
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=150)
 @given(st.lists(st.one_of(records, document_records), max_size=10), st.booleans())
 def test_flat_layout_matches_its_definition(record_list, split):
     expected = flat_oracle(record_list)
@@ -53,7 +53,7 @@ def test_flat_layout_matches_its_definition(record_list, split):
     assert json.loads(expected) == json.loads(classic_dumps(record_list))
 
 
-@settings(FUZZ, max_examples=100)
+@settings(FUZZ, max_examples=60)
 @given(st.lists(st.one_of(records, document_records), max_size=10))
 def test_classic_layout_is_the_classic_dumps(record_list):
     assert written(record_list, CLASSIC, True) == classic_dumps(record_list)

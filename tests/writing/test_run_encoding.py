@@ -38,7 +38,7 @@ from tests.helpers.manifests import (
 )
 
 
-@settings(FUZZ, max_examples=600)
+@settings(FUZZ, max_examples=250)
 @given(
     st.lists(st.one_of(records, document_records), max_size=20),
     st.sampled_from([1, 64, 600, 4096, 1 << 20]),
@@ -51,7 +51,7 @@ def test_runs_match_classic(record_list, batch_bytes):
     assert (writer.records, writer.bytes_written) == (len(record_list), len(expected))
 
 
-@settings(FUZZ, max_examples=400)
+@settings(FUZZ, max_examples=200)
 @given(st.lists(st.one_of(records, risky_records), max_size=10), st.sampled_from([1, 200, 1 << 20]))
 def test_runs_fail_like_classic(record_list, batch_bytes):
     expected = outcome(classic_dumps, record_list)
@@ -62,7 +62,7 @@ def test_runs_fail_like_classic(record_list, batch_bytes):
         assert isinstance(actual, type)
 
 
-@settings(FUZZ, max_examples=1500)
+@settings(FUZZ, max_examples=600)
 @given(st.one_of(records, risky_records, document_records))
 def test_safe_walk_is_looser_only_where_orjson_raises(record):
     if encoding._is_plain(record, 0):
@@ -75,7 +75,7 @@ def test_safe_walk_is_looser_only_where_orjson_raises(record):
     assert outcome(encode_record, record) == outcome(classic_encode_record, record)
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=150)
 @given(st.lists(st.one_of(records, document_records).filter(is_orjson_safe), max_size=8))
 def test_one_call_for_a_run_equals_record_by_record(record_list):
     array = encode_plain_records(record_list)
@@ -199,7 +199,7 @@ float_records = st.recursive(
 )
 
 
-@settings(FUZZ, max_examples=1000)
+@settings(FUZZ, max_examples=400)
 @given(float_records)
 def test_float_fragments_encode_like_classic(record):
     fixed = encoding.floats_as_fragments(record)
@@ -208,7 +208,7 @@ def test_float_fragments_encode_like_classic(record):
     assert stream([record, record], batch_bytes=1 << 20)[0] == classic_dumps([record, record])
 
 
-@settings(FUZZ, max_examples=500)
+@settings(FUZZ, max_examples=200)
 @given(st.one_of(records, risky_records))
 def test_float_fragments_never_hide_other_problems(record):
     fixed = encoding.floats_as_fragments(record)

@@ -33,7 +33,7 @@ from tests.helpers.manifests import (
 # --- differential tests ---------------------------------------------------------------------
 
 
-@settings(FUZZ, max_examples=2500)
+@settings(FUZZ, max_examples=1000)
 @given(st.one_of(records, risky_records, document_records))
 def test_one_record_matches_classic(record):
     # Same bytes, or the same exception.
@@ -41,7 +41,7 @@ def test_one_record_matches_classic(record):
     assert outcome(encode_record, record) == outcome(classic_encode_record, record)
 
 
-@settings(FUZZ, max_examples=400)
+@settings(FUZZ, max_examples=200)
 @given(st.lists(st.one_of(records, document_records), max_size=12))
 def test_record_lists_match_classic(record_list):
     expected = classic_dumps(record_list)
@@ -59,7 +59,7 @@ def test_record_lists_match_classic(record_list):
     assert writer.records == len(record_list)
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=150)
 @given(st.lists(st.one_of(records, risky_records), max_size=8))
 def test_failing_streams_fail_like_classic(record_list):
     # Classic encodes everything before it encodes to UTF-8, so with several bad records it can

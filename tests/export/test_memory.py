@@ -1,9 +1,9 @@
 """The streaming export, files included, holds nothing per document in memory; neither do
 verify_export and document_importer.
 
-How rows are read is the database's (a server-side cursor on PostgreSQL, an unbuffered one on
-MariaDB), so the data-only export, verification and import are measured on every database;
-copying files is not, so the export with files is measured in the SQLite pass only.
+These run in the SQLite pass only: what they hold is the engine's own (files, the manifest's
+parse, the batches it inserts). How the rows are read is the database's, and
+``tests/records/test_batches.py`` measures that on every database.
 
 Each peak is measured in a process of its own (:mod:`tests.helpers.memory_probe`), so that it is
 the exporter's alone: a test runner's process keeps things of its own (captured warnings and
@@ -21,11 +21,14 @@ from pathlib import Path
 import pytest
 
 from documents.generator import generate_archive
+from exporter.export.options import ExportOptions
+from exporter.export.streaming import StreamingExporter
+from exporter.plan import load_plan
 from tests.helpers.archives import wipe
 from tests.helpers.processes import ROOT, command_environment
 
 # Committed rows: the probe's process reads them.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_database]
 
 
 def probe(data_dir: Path, *args: str) -> tuple[int, int]:
@@ -43,7 +46,6 @@ def probe(data_dir: Path, *args: str) -> tuple[int, int]:
     return result["peak"], result["records"]
 
 
-@pytest.mark.one_database
 def test_export_of_20000_documents_with_files_peaks_like_2000(media, tmp_path):
     generate_archive(documents=20_000, seed=1, content_kb=1, batch_size=5000)
     data_dir = media.parent
@@ -57,22 +59,17 @@ def test_export_of_20000_documents_with_files_peaks_like_2000(media, tmp_path):
     assert large_peak - small_peak < 2 * 1024 * 1024, (small_peak, large_peak)
 
 
-def test_export_verify_and_import_of_20000_documents_peak_like_2000(media, tmp_path):
-    data_dir = media.parent
-    exports, export_peaks = {}, {}
+def test_verify_and_import_of_20000_documents_peak_like_2000(media, tmp_path):
+    exports = {}
     for size in (2000, 20_000):
         generate_archive(documents=size, seed=3, content_kb=1, with_files=False, batch_size=5000)
         target = tmp_path / str(size)
-        # Every document (the keys go on counting after a wipe on PostgreSQL and MariaDB).
-        warmup = tmp_path / f"warmup-{size}"
-        export_peaks[size], records = probe(
-            data_dir, "export", str(target), str(warmup), str(10**18), "data-only"
-        )
-        assert records == size
+        target.mkdir()
+        StreamingExporter(load_plan(), ExportOptions(target=target, data_only=True)).run()
         exports[size] = str(target)
         wipe(media)
 
-    assert export_peaks[20_000] - export_peaks[2000] < 2 * 1024 * 1024, export_peaks
+    data_dir = media.parent
     verify_small, _ = probe(data_dir, "verify", exports[2000], exports[2000])
     verify_large, _ = probe(data_dir, "verify", exports[20_000], exports[2000])
     load_small, _ = probe(data_dir, "import", exports[2000], exports[2000])

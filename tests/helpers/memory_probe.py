@@ -5,8 +5,8 @@
 so that lazy imports and caches are in place, then once under tracemalloc, and prints
 ``{"peak": bytes, "records": n}`` as JSON. Actions:
 
-* ``export TARGET WARMUP_TARGET LIMIT [data-only]``: a streaming export, files included unless
-  ``data-only``, of the documents with a primary key up to LIMIT (and every other section whole);
+* ``export TARGET WARMUP_TARGET LIMIT``: a streaming export, files included, of the documents
+  with a primary key up to LIMIT (and every other section whole);
 * ``verify EXPORT WARMUP_EXPORT``: ``ExportVerifier`` over a data-only export;
 * ``import EXPORT WARMUP_EXPORT``: the domain's rows removed, then ``ArchiveImporter``, data only.
 
@@ -35,7 +35,7 @@ def peak_of(action: Callable[[], int]) -> tuple[int, int]:
         tracemalloc.stop()
 
 
-def export(target: Path, limit: int, data_only: bool = False) -> int:
+def export(target: Path, limit: int) -> int:
     from exporter.export.options import ExportOptions
     from exporter.export.streaming import StreamingExporter
     from exporter.plan import Section, load_plan
@@ -49,8 +49,7 @@ def export(target: Path, limit: int, data_only: bool = False) -> int:
     )
     plan = dataclasses.replace(plan, sections=sections)
     target.mkdir()
-    options = ExportOptions(target=target, batch_size=500, data_only=data_only)
-    summary = StreamingExporter(plan, options).run()
+    summary = StreamingExporter(plan, ExportOptions(target=target, batch_size=500)).run()
     return summary.records["documents"]
 
 
@@ -93,9 +92,8 @@ def main(argv: list[str]) -> None:
     action, *args = argv
     if action == "export":
         target, warmup, limit = Path(args[0]), Path(args[1]), int(args[2])
-        data_only = args[3:] == ["data-only"]
-        export(warmup, 500, data_only)
-        peak, records = peak_of(lambda: export(target, limit, data_only))
+        export(warmup, 500)
+        peak, records = peak_of(lambda: export(target, limit))
     elif action in ("verify", "import"):
         run = verify if action == "verify" else load
         measured, warmup = Path(args[0]), Path(args[1])

@@ -109,6 +109,7 @@ def test_failed_import_runs_no_post_import_step(restored, first_export):
     assert reindex_runs(target) == before
 
 
+@pytest.mark.one_database  # the post-import steps run after the load, whatever its database
 def test_failing_post_import_step_exits_4_with_the_import_kept(twin, first_export, tmp_path):
     with twin_site(tmp_path / "target", seed=False) as target:
         done = restore(
@@ -126,6 +127,7 @@ def test_failing_post_import_step_exits_4_with_the_import_kept(twin, first_expor
         )
 
 
+@pytest.mark.one_database
 def test_skip_post_import(twin, first_export, tmp_path):
     with twin_site(tmp_path / "target", seed=False) as target:
         done = restore(twin, target, first_export, "--data-only", "--skip-post-import")

@@ -91,12 +91,21 @@ def read_tree(root: Path, passphrase: str | None) -> dict[str, object]:
                     contents[f"{relpath}!{info.filename}"] = archive.read(info)
         else:
             contents[relpath] = path.read_bytes()
-    return {name: decrypted(name, data, passphrase, contents) for name, data in contents.items()}
+    ciphers: dict[str, SecretCipher] = {}
+    return {
+        name: decrypted(name, data, passphrase, contents, ciphers)
+        for name, data in contents.items()
+    }
 
 
-def decrypted(name: str, data: bytes, passphrase: str | None, contents: dict) -> object:
+def decrypted(
+    name: str, data: bytes, passphrase: str | None, contents: dict, ciphers: dict | None = None
+) -> object:
     """A file of an export as ``read_tree`` compares it: a manifest's records with their secrets
-    decrypted, metadata without its random salt, any other file as its bytes."""
+    decrypted, metadata without its random salt, any other file as its bytes.
+
+    ``ciphers`` keeps each metadata file's cipher: deriving the key is slow on purpose, and a
+    split export has one manifest per document under the same metadata."""
     if passphrase is None or not name.endswith(".json"):
         return data
     value = json.loads(data)
@@ -105,7 +114,12 @@ def decrypted(name: str, data: bytes, passphrase: str | None, contents: dict) ->
         assert value.pop("encryption")["salt"]
         return value
     metadata_name = name.rsplit("!", 1)[0] + "!metadata.json" if "!" in name else "metadata.json"
-    cipher = SecretCipher.from_metadata(passphrase, json.loads(contents[metadata_name]))
+    ciphers = {} if ciphers is None else ciphers
+    if metadata_name not in ciphers:
+        ciphers[metadata_name] = SecretCipher.from_metadata(
+            passphrase, json.loads(contents[metadata_name])
+        )
+    cipher = ciphers[metadata_name]
     return [
         decrypt_fields(r, ("password", "refresh_token"), cipher)
         if r["model"] == "documents.mailaccount"

@@ -30,8 +30,8 @@ print(good.pk, bad.pk)
 """
 
 
-def test_md5_checksums_verify_copies(tmp_path):
-    with twin_site(tmp_path / "site") as twin:
+def test_md5_checksums_verify_copies(migrated, tmp_path):
+    with twin_site(tmp_path / "site", migrated) as twin:
         changed = twin.manage("shell", "--no-imports", "-c", SET_MD5)
         assert changed.returncode == 0, changed.stderr
         good, bad = map(int, changed.stdout.split())

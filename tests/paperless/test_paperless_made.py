@@ -64,9 +64,9 @@ def test_verify_passes_a_2x_export_with_version_json(twin, made_2x_legacy):
         pytest.param("made_2x_legacy", PLAN_2X, id="2x-legacy", marks=pytest.mark.one_database),
     ],
 )
-def test_import_then_export_gives_paperless_bytes(request, twin, made, env, tmp_path):
+def test_import_then_export_gives_paperless_bytes(request, twin, migrated, made, env, tmp_path):
     source = request.getfixturevalue(made)
-    with twin_site(tmp_path / "target", seed=False) as target:
+    with twin_site(tmp_path / "target", migrated, seed=False) as target:
         done = restore(twin, target, source, env=env)
         assert done.returncode == 0, done.stdout + done.stderr
         again = export(target, tmp_path / "again", env=env)

@@ -36,9 +36,9 @@ def first_export(twin, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def restored(twin, first_export, tmp_path_factory):
+def restored(twin, migrated, first_export, tmp_path_factory):
     """A freshly migrated twin the first export was imported into, and the import's run."""
-    with twin_site(tmp_path_factory.mktemp("restored"), seed=False) as target:
+    with twin_site(tmp_path_factory.mktemp("restored"), migrated, seed=False) as target:
         yield target, restore(twin, target, first_export)
 
 
@@ -110,8 +110,10 @@ def test_failed_import_runs_no_post_import_step(restored, first_export):
 
 
 @pytest.mark.one_database  # the post-import steps run after the load, whatever its database
-def test_failing_post_import_step_exits_4_with_the_import_kept(twin, first_export, tmp_path):
-    with twin_site(tmp_path / "target", seed=False) as target:
+def test_failing_post_import_step_exits_4_with_the_import_kept(
+    twin, migrated, first_export, tmp_path
+):
+    with twin_site(tmp_path / "target", migrated, seed=False) as target:
         done = restore(
             twin, target, first_export, "--data-only", env={"PAPERLESS_TWIN_INDEX_FAILS": "1"}
         )
@@ -128,8 +130,8 @@ def test_failing_post_import_step_exits_4_with_the_import_kept(twin, first_expor
 
 
 @pytest.mark.one_database
-def test_skip_post_import(twin, first_export, tmp_path):
-    with twin_site(tmp_path / "target", seed=False) as target:
+def test_skip_post_import(twin, migrated, first_export, tmp_path):
+    with twin_site(tmp_path / "target", migrated, seed=False) as target:
         done = restore(twin, target, first_export, "--data-only", "--skip-post-import")
         assert done.returncode == 0, done.stdout + done.stderr
         assert reindex_runs(target) == []

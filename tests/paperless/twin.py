@@ -7,6 +7,12 @@ app, ``paperless.settings``) only ever runs as ``manage.py`` or ``python -m`` in
 Its database is a fresh one on the server the test pass runs on (the pass's DATABASE_URL):
 an SQLite file beside the twin's data, or a uniquely named PostgreSQL or MariaDB database that
 is dropped afterwards. A server that does not answer fails the test: it is never skipped.
+
+Migrating is the slow part of a twin, so a test process migrates one :class:`TwinTemplate`
+and each twin starts as a copy of it: the file copied (SQLite), ``CREATE DATABASE ...
+TEMPLATE`` (PostgreSQL), or the server's own dump loaded (MariaDB, which has no templates).
+A copy holds what ``migrate`` leaves, the ``django_migrations`` rows, content types,
+permissions and sequence positions included.
 """
 
 from __future__ import annotations
@@ -45,13 +51,26 @@ def _server() -> dict:
     return {"vendor": connection.vendor, **connection.settings_dict}
 
 
+@dataclass(frozen=True)
+class TwinTemplate:
+    """A migrated twin database that each twin's database is copied from."""
+
+    database_url: str
+    #: The SQLite file, or the PostgreSQL or MariaDB database's name.
+    name: str
+
+
 @contextlib.contextmanager
-def fresh_database(folder: Path) -> Iterator[str]:
-    """A DATABASE_URL of an empty database on the pass's server; dropped at the end."""
+def fresh_database(folder: Path, template: TwinTemplate | None = None) -> Iterator[str]:
+    """A DATABASE_URL of a new database on the pass's server, empty or a copy of
+    ``template``; dropped at the end."""
     server = _server()
     if server["vendor"] == "sqlite":
         folder.mkdir(parents=True, exist_ok=True)
-        yield f"sqlite:///{folder / 'twin.sqlite3'}"
+        path = folder / "twin.sqlite3"
+        if template is not None:
+            shutil.copyfile(template.name, path)
+        yield f"sqlite:///{path}"
         return
     name = f"twin_{uuid.uuid4().hex[:16]}"
     user, host = server["USER"], server["HOST"] or "127.0.0.1"
@@ -59,7 +78,8 @@ def fresh_database(folder: Path) -> Iterator[str]:
     auth = f"{user}:{password}" if password else user
     if server["vendor"] == "postgresql":
         port = int(server["PORT"] or 5432)
-        _postgres(server, port, f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
+        source = f'"{template.name}"' if template else "template0 ENCODING 'UTF8'"
+        _postgres(server, port, f'CREATE DATABASE "{name}" TEMPLATE {source}')
         try:
             yield f"postgres://{auth}@{host}:{port}/{name}"
         finally:
@@ -72,11 +92,29 @@ def fresh_database(folder: Path) -> Iterator[str]:
             f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
         )
         try:
+            if template is not None:
+                _mysql_copy(server, port, template.name, name)
             yield f"mysql://{auth}@{host}:{port}/{name}"
         finally:
             _mysql(server, port, f"DROP DATABASE IF EXISTS `{name}`")
     else:
         raise AssertionError(f"no twin database for vendor {server['vendor']!r}")
+
+
+def _mysql_copy(server: dict, port: int, source: str, target: str) -> None:
+    """Load the server's dump of database ``source`` (tables, keys, rows) into ``target``."""
+    login = ["-h", server["HOST"] or "127.0.0.1", "-P", str(port), "-u", server["USER"]]
+    if server["PASSWORD"]:
+        login.append(f"-p{server['PASSWORD']}")
+    dump = subprocess.run(
+        ["mariadb-dump", *login, "--skip-comments", "--single-transaction", source],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    subprocess.run(
+        ["mariadb", *login, target], input=dump.stdout, capture_output=True, check=True, timeout=120
+    )
 
 
 def _postgres(server: dict, port: int, statement: str) -> None:
@@ -176,14 +214,26 @@ class Twin:
 
 
 @contextlib.contextmanager
-def twin_site(folder: Path, seed: bool = True) -> Iterator[Twin]:
-    """A migrated twin in ``folder`` on a fresh database (seeded unless ``seed`` is false)."""
+def twin_template(folder: Path) -> Iterator[TwinTemplate]:
+    """A twin database migrated in ``folder``, to copy twins from; dropped at the end."""
     assert TWIN_SRC.joinpath("manage.py").is_file(), f"no paperless twin at {TWIN_SRC}"
     data_dir = folder / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     with fresh_database(folder / "db") as url:
+        Twin(data_dir, url).manage("migrate", "-v", "0", check=True, timeout=600)
+        # A file path for SQLite, a database name on the servers.
+        name = url.removeprefix("sqlite:///") if url.startswith("sqlite") else url.rsplit("/", 1)[1]
+        yield TwinTemplate(url, name)
+
+
+@contextlib.contextmanager
+def twin_site(folder: Path, template: TwinTemplate, seed: bool = True) -> Iterator[Twin]:
+    """A migrated twin in ``folder`` on a fresh copy of ``template`` (seeded unless ``seed``
+    is false)."""
+    data_dir = folder / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with fresh_database(folder / "db", template) as url:
         twin = Twin(data_dir, url)
-        twin.manage("migrate", "-v", "0", check=True, timeout=600)
         if seed:
             twin.manage("seed_twin", *SEED, check=True, timeout=600)
         try:

@@ -225,9 +225,12 @@ class _World:
         # One pool of text and one of bytes; each document takes a slice at a random offset,
         # which keeps generation fast and every document's text and files distinct.
         pieces: list[str] = []
-        while sum(map(len, pieces)) < 256 * 1024 + self.content_chars:
-            pieces.append(rng.choice(SENTENCES).format(n=rng.randrange(100)))
-            pieces.append(rng.choice([" ", " ", "\n", "\n\n", "\t"]))
+        length = 0
+        while length < 256 * 1024 + self.content_chars:
+            sentence = rng.choice(SENTENCES).format(n=rng.randrange(100))
+            gap = rng.choice([" ", " ", "\n", "\n\n", "\t"])
+            pieces += (sentence, gap)
+            length += len(sentence) + len(gap)
         self.text_pool = "".join(pieces)
         self.byte_pool = rng.randbytes(1 << 20)
         self.prev_title: tuple[dt.date, int | None, str] | None = None

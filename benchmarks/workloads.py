@@ -70,7 +70,7 @@ def _export(kind: Any, out: Path) -> Produced:
     run's own counts, one per manifest record.
     """
     from exporter.export.options import ExportOptions
-    from exporter.plan import load_plan
+    from exporter.site_plan import load_plan
 
     options = ExportOptions(target=out, batch_size=STREAM_BATCH_SIZE, data_only=True)
     summary = kind(load_plan(), options).run()
@@ -129,7 +129,7 @@ def floor(out: Path, args: list[str]) -> Produced:
     """
     from django.db import connection
 
-    from exporter.plan import load_plan
+    from exporter.site_plan import load_plan
 
     records = links = uncounted = 0
     with open(out / "floor.jsonl", "wb", buffering=1 << 20) as sink:

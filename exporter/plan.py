@@ -14,10 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
-from django.utils.module_loading import import_string
 
 
 @dataclass(frozen=True)
@@ -109,7 +106,7 @@ class ExportPlan:
     """Everything the engine knows of a site's archive: what to export, in which order, which
     fields are secrets, where the documents' files are, and how an import treats the rows
     migrations create. The exporters, ``verify_export`` and ``document_importer`` all work from
-    one; :func:`load_plan` returns the site's.
+    one; :func:`exporter.site_plan.load_plan` returns the site's.
     """
 
     #: The manifest's sections, in export order.
@@ -165,22 +162,3 @@ class ExportPlan:
             if section.key == key:
                 return section
         raise KeyError(key)
-
-
-def load_plan() -> ExportPlan:
-    """The site's plan, from the EXPORTER_PLAN setting; in a paperless-ngx site without that
-    setting, the shipped plan of its paperless-ngx version (:mod:`exporter.paperless`)."""
-    path = getattr(settings, "EXPORTER_PLAN", None)
-    if not path:
-        from exporter.paperless import is_paperless_site
-
-        if is_paperless_site():
-            path = "exporter.paperless.build_plan"
-        else:
-            raise ImproperlyConfigured(
-                "Set EXPORTER_PLAN to the dotted path of a function returning an ExportPlan."
-            )
-    plan = import_string(path)()
-    if not isinstance(plan, ExportPlan):
-        raise ImproperlyConfigured(f"{path} returned {type(plan).__name__}, not an ExportPlan.")
-    return plan

@@ -1,7 +1,7 @@
 """The export plan of paperless-ngx, shipped with the engine.
 
 In a paperless-ngx site (``exporter`` added through ``PAPERLESS_APPS``) that sets no
-``EXPORTER_PLAN``, :func:`exporter.plan.load_plan` picks :func:`build_plan`: the sections,
+``EXPORTER_PLAN``, :func:`exporter.site_plan.load_plan` picks :func:`build_plan`: the sections,
 filters and order of the running paperless-ngx version's own exporter, its secrets, its file
 locations and its manifest layout and ``metadata.json`` format, so that an export of ours
 imports into paperless-ngx and one of paperless-ngx into ours. :func:`build_plan_3x` and

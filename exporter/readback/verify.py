@@ -65,7 +65,7 @@ class ExportVerifier(FileChecks):
     record with the database's current row, by meaning (:mod:`exporter.readback.compare`);
     ``checksums=False`` checks that files exist without hashing them; ``progress`` hears of the
     stages, the records read and the bytes hashed. The source is read, never changed; the
-    caller opens and closes it (:func:`exporter.readback.source.open_export`).
+    caller opens and closes it (:func:`exporter.readback.opening.open_export`).
     """
 
     def __init__(

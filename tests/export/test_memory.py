@@ -23,7 +23,7 @@ import pytest
 from documents.generator import generate_archive
 from exporter.export.options import ExportOptions
 from exporter.export.streaming import StreamingExporter
-from exporter.plan import load_plan
+from exporter.site_plan import load_plan
 from tests.helpers.archives import wipe
 from tests.helpers.processes import ROOT, command_environment
 

@@ -38,7 +38,8 @@ def peak_of(action: Callable[[], int]) -> tuple[int, int]:
 def export(target: Path, limit: int) -> int:
     from exporter.export.options import ExportOptions
     from exporter.export.streaming import StreamingExporter
-    from exporter.plan import Section, load_plan
+    from exporter.plan import Section
+    from exporter.site_plan import load_plan
 
     plan = load_plan()
     sections = tuple(
@@ -54,9 +55,9 @@ def export(target: Path, limit: int) -> int:
 
 
 def verify(export_dir: Path) -> int:
-    from exporter.plan import load_plan
-    from exporter.readback.source import open_source
+    from exporter.readback.opening import open_source
     from exporter.readback.verify import ExportVerifier
+    from exporter.site_plan import load_plan
 
     with open_source(export_dir) as source:
         report = ExportVerifier(source, load_plan()).run()
@@ -74,9 +75,9 @@ def wipe() -> None:
 
 
 def load(export_dir: Path) -> int:
-    from exporter.plan import load_plan
     from exporter.readback.importing import ArchiveImporter, ImportOptions
-    from exporter.readback.source import open_source
+    from exporter.readback.opening import open_source
+    from exporter.site_plan import load_plan
 
     wipe()
     with open_source(export_dir) as source:

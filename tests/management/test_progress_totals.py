@@ -8,8 +8,8 @@ import pytest
 from exporter.export.options import ExportOptions
 from exporter.export.streaming import StreamingExporter
 from exporter.export.totals import document_file_totals
-from exporter.plan import load_plan
 from exporter.progress import ExportProgress
+from exporter.site_plan import load_plan
 from tests.helpers.exports import export
 
 pytestmark = pytest.mark.django_db

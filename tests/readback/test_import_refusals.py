@@ -19,9 +19,9 @@ import pytest
 from documents.models import Document
 from exporter.batches import MAX_BATCH_SIZE
 from exporter.errors import ImportUsageError
-from exporter.plan import load_plan
 from exporter.readback.importing import ArchiveImporter, ImportOptions
-from exporter.readback.source import open_source
+from exporter.readback.opening import open_source
+from exporter.site_plan import load_plan
 from tests.helpers.archives import database_state, wipe
 from tests.helpers.exports import (
     FILE,

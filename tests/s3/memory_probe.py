@@ -16,7 +16,8 @@ import sys
 def export(url: str, limit: int) -> int:
     from exporter.export.options import ExportOptions
     from exporter.export.streaming import StreamingExporter
-    from exporter.plan import Section, load_plan
+    from exporter.plan import Section
+    from exporter.site_plan import load_plan
 
     plan = load_plan()
     sections = tuple(

@@ -183,7 +183,7 @@ def test_verify_and_import_refuse_an_export_being_written(archive, tmp_path):
         sink.abort()
     assert verify_outcome(target)[0]
     # And an exporter waits for a verify_export: reading holds the same locks.
-    from exporter.readback.source import open_export
+    from exporter.readback.opening import open_export
 
     with open_export(target), pytest.raises(CommandError, match="verify_export or"):
         export(target)

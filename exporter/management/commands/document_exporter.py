@@ -30,11 +30,11 @@ from exporter.management.cli import (
 from exporter.management.json_output import JsonOutput, add_json_argument, verify_body
 from exporter.management.progress_bars import StageBars, bars_wanted
 from exporter.management.verify_output import print_verification, verification_failure
-from exporter.plan import load_plan
+from exporter.readback.opening import open_export
 from exporter.readback.report import VerifyReport
-from exporter.readback.source import open_export
 from exporter.readback.verify import ExportVerifier
 from exporter.sinks.s3_client import is_s3_url
+from exporter.site_plan import load_plan
 from exporter.writing.layouts import LAYOUTS
 
 

@@ -22,11 +22,12 @@ from exporter.management.cli import (
 )
 from exporter.management.json_output import JsonOutput, add_json_argument
 from exporter.management.progress_bars import StageBars, bars_wanted
-from exporter.plan import load_plan
 from exporter.readback.importing import ArchiveImporter, ImportOptions
+from exporter.readback.opening import open_export
 from exporter.readback.post_import import run_post_import
 from exporter.readback.reading import read_metadata
-from exporter.readback.source import ExportSource, open_export
+from exporter.readback.source import ExportSource
+from exporter.site_plan import load_plan
 
 
 def passphrase_origin(options: dict[str, Any]) -> str:

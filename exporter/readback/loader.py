@@ -3,7 +3,8 @@
 Each record goes through Django's own "python" deserializer (so every field gets its
 ``to_python``), but nothing is saved one by one: instances of one model are collected until the
 batch is full or the model changes, then inserted with one raw INSERT (:func:`insert_raw`), and
-their many-to-many ids with one ``bulk_create`` of through rows per field.
+their many-to-many ids with one plain INSERT of through rows per field
+(:func:`insert_through_rows`).
 
 Raw, as ``loaddata`` saves: no field's ``pre_save`` runs, so ``auto_now`` and ``auto_now_add``
 columns keep the exported values instead of taking the import's time (``bulk_create`` would
@@ -203,15 +204,48 @@ def insert_raw(model: type[models.Model], instances: list[models.Model], using: 
             batch = instances[start : start + size]
             queryset._insert(batch, fields=fields, using=using, raw=True)
         return
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
     prepared = [(f.attname, f.get_db_prep_save) for f in fields]
     rows = [
         [prepare(getattr(obj, attname), connection) for attname, prepare in prepared]
         for obj in instances
     ]
+    execute_insert(model, fields, rows, using)
+
+
+def insert_through_rows(
+    field: models.ManyToManyField, pairs: list[tuple[Any, Any]], using: str, batch_size: int
+) -> None:
+    """INSERT the through rows of ``field`` for ``pairs`` of (source pk, target pk), in order,
+    ``batch_size`` rows per statement; the through table numbers its own rows.
+
+    What ``bulk_create`` of through instances writes, without building an instance per row
+    (or, on PostgreSQL, reading every new id back).
+    """
+    if not pairs:
+        return
+    through = field.remote_field.through
+    meta = through._meta
+    fields = [
+        meta.get_field(field.m2m_field_name()),
+        meta.get_field(field.m2m_reverse_field_name()),
+    ]
+    connection = connections[using]
+    source, target = (f.get_db_prep_save for f in fields)
+    rows = [(source(pk, connection), target(related, connection)) for pk, related in pairs]
+    for start in range(0, len(rows), batch_size):
+        execute_insert(through, fields, rows[start : start + batch_size], using)
+
+
+def execute_insert(
+    model: type[models.Model], fields: list[models.Field], rows: list, using: str
+) -> None:
+    """One plain ``INSERT`` of prepared ``rows`` into ``fields`` of ``model``'s table, through
+    the driver's ``executemany``."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
@@ -262,15 +296,8 @@ class BatchLoader:
         model = self.model
         insert_raw(model, self.instances, self.using)
         for field in model._meta.local_many_to_many:
-            through = field.remote_field.through
-            source = f"{field.m2m_field_name()}_id"
-            target = f"{field.m2m_reverse_field_name()}_id"
-            rows = [
-                through(**{source: pk, target: related})
-                for pk, data in self.m2m
-                for related in data.get(field.name, ())
-            ]
-            through._base_manager.using(self.using).bulk_create(rows, batch_size=self.batch_size)
+            pairs = [(pk, related) for pk, data in self.m2m for related in data.get(field.name, ())]
+            insert_through_rows(field, pairs, self.using, self.batch_size)
         self.counts[model._meta.label_lower] += len(self.instances)
         if self.on_rows is not None:
             self.on_rows(len(self.instances))

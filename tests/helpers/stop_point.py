@@ -135,6 +135,14 @@ def install() -> None:
 
     loader.insert_raw = watched_insert_raw
 
+    real_insert_through_rows = loader.insert_through_rows
+
+    def watched_insert_through_rows(field: Any, pairs: Any, using: str, batch_size: int) -> None:
+        real_insert_through_rows(field, pairs, using, batch_size)
+        stop_if_due("bulk", field.remote_field.through._meta.label_lower)
+
+    loader.insert_through_rows = watched_insert_through_rows
+
 
 def main(argv: list[str], install_hooks: Callable[[], None] = install) -> None:
     """Run ``manage.py *argv`` with the hooks installed."""

@@ -1,15 +1,17 @@
 """Restore an export into an empty database and media directory, reading it as a stream.
 
-Three passes over the manifests, each one record at a time (ijson):
+One pass over the manifests, one record at a time (ijson), then one over the files:
 
-1. **Check**: every record's shape, model and fields (a field the model does not have is an
-   error, not dropped), and every file name, before anything is written: names must be
-   relative and stay inside SOURCE (no ``..``, no absolute path, no symlink or zip member
-   leading out), and the files they land on must stay inside the media directory
-   (:class:`exporter.readback.source.MediaPaths`, which verify_export applies too). A database that
-   holds rows, or a media directory that holds files, is refused unless ``force``.
-2. **Load**: one transaction for the whole database. Any failure leaves the database exactly as
-   it was. Constraints are checked at the end, PostgreSQL sequences are reset.
+1. **Before anything is read**: a database that holds rows, or a media directory that holds
+   files, is refused unless ``force``.
+2. **Check and load**, in one transaction for the whole database: every record's shape, model
+   and fields are checked (a field the model does not have is an error, not dropped), and
+   every file name: names must be relative and stay inside SOURCE (no ``..``, no absolute
+   path, no symlink or zip member leading out), and the files they land on must stay inside
+   the media directory (:class:`exporter.readback.source.MediaPaths`, which verify_export
+   applies too). A refused record, or any failure, rolls the transaction back: the database
+   is exactly as it was. Constraints are checked at the end, PostgreSQL sequences are reset.
+   (``--files-only`` runs the checks alone.)
 3. **Files**: each file is copied with its sha256 checked, to a temporary name then renamed.
    A failure names the document and file; the database stays loaded, and ``--files-only``
    resumes, skipping files already in place with the right checksum. Every temporary file is
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -69,11 +72,22 @@ from exporter.readback.reading import (
 from exporter.readback.source import ExportSource, MediaPaths
 
 
+def announced_documents(metadata: dict[str, Any], documents_key: str) -> int | None:
+    """How many documents the export's metadata says it holds; None if it does not say
+    (paperless-ngx's own exports)."""
+    counts = metadata.get("counts")
+    value = counts.get(documents_key) if isinstance(counts, dict) else None
+    if type(value) is int and value >= 0:
+        return value
+    return None
+
+
 class ArchiveImporter(FileStage):
     """Import one export into the database and media directory of the site's plan.
 
-    :meth:`run` checks every record and file name first, then loads the database in one
-    transaction, then copies the files (:class:`~exporter.readback.import_files.FileStage`);
+    :meth:`run` checks every record and file name as it loads the database, in one
+    transaction that a refused record rolls back, then copies the files
+    (:class:`~exporter.readback.import_files.FileStage`);
     it raises :class:`~exporter.errors.ImportFailed` with what is wrong, and
     :attr:`failure_note` says what a failure or an interruption left behind.
     """
@@ -139,15 +153,15 @@ class ArchiveImporter(FileStage):
             raise ImportFailed(
                 f"Cannot import {self.source.location}: {exc} Run verify_export on it."
             ) from None
-        documents = self.check()
         try:
             if options.files_only:
+                documents = self.check()
                 self.stage = "files"
             else:
                 self.check_empty()
                 if not options.data_only:
                     self.check_media()
-                self.load(documents)
+                documents = self.load(announced_documents(metadata, self.plan.documents_key))
             if not options.data_only:
                 self.copy_files(documents)
         finally:
@@ -201,28 +215,32 @@ class ArchiveImporter(FileStage):
 
     def check(self) -> int:
         """Validate records, their fields and file names; return the number of documents."""
-        documents = 0
-        documents_label = self.documents_label()
-        for relpath, index, record in self.records():
-            where = f"{relpath} record {index}"
-            if not isinstance(record, dict) or not {"model", "pk", "fields"} <= record.keys():
-                raise ImportFailed(f"{where}: not a record (needs model, pk and fields).")
-            try:
-                model = apps.get_model(record["model"])
-            except (LookupError, ValueError, TypeError, AttributeError):
-                raise ImportFailed(f"{where}: unknown model {record['model']!r}.") from None
-            where = f"{where} ({record['model']} pk={record['pk']})"
-            if not isinstance(record["fields"], dict):
-                raise ImportFailed(f"{where}: fields is not an object.")
-            unknown = unknown_fields(model, record["fields"])
-            if unknown:
-                raise ImportFailed(f"{where}: {describe_unknown_fields(model, unknown)}")
-            if record["model"] == documents_label:
-                documents += 1
-                self.check_names(where, record)
-            elif self.paths.carries_attached_files(record):
-                self.check_attached_names(where, record)
-        return documents
+        return sum(
+            self.check_record(relpath, index, record) for relpath, index, record in self.records()
+        )
+
+    def check_record(self, relpath: str, index: int, record: Any) -> bool:
+        """Validate one record, its fields and its file names (ImportFailed, saying what is
+        wrong); whether it is a document."""
+        where = f"{relpath} record {index}"
+        if not isinstance(record, dict) or not {"model", "pk", "fields"} <= record.keys():
+            raise ImportFailed(f"{where}: not a record (needs model, pk and fields).")
+        try:
+            model = apps.get_model(record["model"])
+        except (LookupError, ValueError, TypeError, AttributeError):
+            raise ImportFailed(f"{where}: unknown model {record['model']!r}.") from None
+        where = f"{where} ({record['model']} pk={record['pk']})"
+        if not isinstance(record["fields"], dict):
+            raise ImportFailed(f"{where}: fields is not an object.")
+        unknown = unknown_fields(model, record["fields"])
+        if unknown:
+            raise ImportFailed(f"{where}: {describe_unknown_fields(model, unknown)}")
+        if record["model"] == self.documents_label():
+            self.check_names(where, record)
+            return True
+        if self.paths.carries_attached_files(record):
+            self.check_attached_names(where, record)
+        return False
 
     def check_names(self, where: str, record: dict[str, Any]) -> None:
         """Refuse a document record whose file names are unsafe, whose files are missing
@@ -278,6 +296,10 @@ class ArchiveImporter(FileStage):
 
     def documents_label(self) -> str:
         """The model label of the plan's documents ("documents.document")."""
+        return self._documents_label
+
+    @cached_property
+    def _documents_label(self) -> str:
         return self.plan.section(self.plan.documents_key).queryset().model._meta.label_lower
 
     # -- pass 2: load --------------------------------------------------------------------------
@@ -300,14 +322,17 @@ class ArchiveImporter(FileStage):
                     "top of what is there, which fails on any duplicate)."
                 )
 
-    def load(self, documents: int) -> None:
-        """Load every record in one transaction: all of them, or none if anything fails."""
+    def load(self, announced: int | None) -> int:
+        """Check and load every record in one transaction: all of them, or none if anything
+        fails or a record is refused; return the number of documents. ``announced`` is the
+        number the export's metadata gives, for the progress bar."""
         using = self.options.using
         connection = connections[using]
         loader = BatchLoader(using, self.options.batch_size)
-        self.progress.stage("loading", total=documents, unit="docs")
-        self.progress.start(documents)
-        documents_label = self.documents_label()
+        self.progress.stage("loading", total=announced, unit="docs")
+        if announced is not None:
+            self.progress.start(announced)
+        documents = 0
         self.stage = "load"
         try:
             with (
@@ -317,8 +342,10 @@ class ArchiveImporter(FileStage):
                 for label in self.plan.replace_on_import:
                     apps.get_model(label)._base_manager.using(using).all().delete()
                 for relpath, index, record in self.records():
+                    is_document = self.check_record(relpath, index, record)
                     loader.add(self.decrypt(f"{relpath} record {index}", record))
-                    if record["model"] == documents_label:
+                    if is_document:
+                        documents += 1
                         self.progress.document_done()
                 loader.flush()
                 self.progress.stage("checking and committing")
@@ -337,6 +364,7 @@ class ArchiveImporter(FileStage):
         finally:
             ContentType.objects.clear_cache()
         self.summary.records.update(loader.counts)
+        return documents
 
     def loaded(self) -> None:
         """The load is committed (called with signals held, right after the commit)."""

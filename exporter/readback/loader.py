@@ -1,10 +1,10 @@
 """Records -> database rows in batches: a raw INSERT per batch, M2M through rows in bulk.
 
-Each record goes through Django's own "python" deserializer (so every field gets its
-``to_python``), but nothing is saved one by one: instances of one model are collected until the
-batch is full or the model changes, then inserted with one raw INSERT (:func:`insert_raw`), and
-their many-to-many ids with one plain INSERT of through rows per field
-(:func:`insert_through_rows`).
+Each record becomes the row Django's own "python" deserializer and a raw save would write
+(:mod:`exporter.readback.record_rows`: every field gets its ``to_python``), but nothing is saved
+one by one: rows of one model are collected until the batch is full or the model changes, then
+inserted with one plain INSERT (:func:`insert_batch`), and their many-to-many ids with one plain
+INSERT of through rows per field (:func:`insert_through_rows`).
 
 Raw, as ``loaddata`` saves: no field's ``pre_save`` runs, so ``auto_now`` and ``auto_now_add``
 columns keep the exported values instead of taking the import's time (``bulk_create`` would
@@ -22,17 +22,16 @@ from the importer's note that it is done.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from django.core.serializers.python import Deserializer
+from django.apps import apps
 from django.db import connections, models, transaction
 
 from exporter import interrupts
+from exporter.readback.record_rows import RecordRows, as_python_numbers
 
 MB = 1024 * 1024
 #: Room left in a packet for the INSERT's own text (table and column names, placeholders).
@@ -92,74 +91,6 @@ def literal_bytes(value: Any) -> int:
     return 32
 
 
-def as_python_numbers(value: Any) -> Any:
-    """ijson reads every non-integer number as Decimal; the manifest wrote them from floats.
-
-    (Decimal *fields* are written as strings, so they never arrive here as Decimal.)
-    """
-    if type(value) is Decimal:
-        return float(value)
-    if type(value) is list:
-        return [as_python_numbers(v) for v in value]
-    if type(value) is dict:
-        return {k: as_python_numbers(v) for k, v in value.items()}
-    return value
-
-
-# DjangoJSONEncoder cuts microseconds to milliseconds but keeps ".000" when the value had any:
-# "12:00:00.000Z" was between 1 and 999 microseconds past the second, "12:00:00Z" exactly on it.
-SUB_MILLISECOND = re.compile(r"T?\d\d:\d\d:\d\d\.000(?:Z|[+-]\d\d:\d\d)?$")
-
-
-def says_sub_millisecond(value: Any) -> bool:
-    """Whether a manifest value is a date-time or time "a fraction of a millisecond" past."""
-    return (
-        type(value) is str
-        and value.endswith(("0Z", "0"))
-        and SUB_MILLISECOND.search(value) is not None
-    )
-
-
-@cache
-def is_moment(field: models.Field) -> bool:
-    """Whether values of ``field`` (a relation's: those of the field it points at, or its
-    related model's key) are date-times or times."""
-    while field.is_relation:
-        field = field.remote_field.model._meta.pk if field.many_to_many else field.target_field
-    return isinstance(field, models.DateTimeField | models.TimeField)
-
-
-def keep_sub_milliseconds(record: dict[str, Any], obj: Any) -> None:
-    """Load every date-time or time the manifest says was a fraction of a millisecond past
-    (its key, its fields, its foreign keys, its many-to-many ids) as microsecond 1, not 0.
-
-    That keeps the fact, so a re-export writes the same ".000" again: the round trip stays
-    byte-exact although the microseconds were never exported, and two keys that differ only
-    in it (12:00:00 and 12:00:00.000001) stay two keys.
-    """
-    instance = obj.object
-    meta = instance._meta
-    if says_sub_millisecond(record["pk"]) and is_moment(meta.pk):
-        instance.pk = instance.pk.replace(microsecond=1)
-    for name, value in record["fields"].items():
-        if type(value) is list:
-            ids = obj.m2m_data.get(name)
-            if (
-                ids
-                and any(says_sub_millisecond(v) for v in value)
-                and is_moment(meta.get_field(name))
-            ):
-                obj.m2m_data[name] = [
-                    i.replace(microsecond=1) if says_sub_millisecond(v) else i
-                    for v, i in zip(value, ids, strict=True)
-                ]
-        elif says_sub_millisecond(value):
-            field = meta.get_field(name)
-            if is_moment(field):
-                current = getattr(instance, field.attname)
-                setattr(instance, field.attname, current.replace(microsecond=1))
-
-
 @cache
 def known_field_names(model: type[models.Model]) -> frozenset[str]:
     """The field names a record of ``model`` may carry: what Django's serializers write."""
@@ -185,31 +116,24 @@ def describe_unknown_fields(model: type[models.Model], names: list[str]) -> str:
     )
 
 
-def insert_raw(model: type[models.Model], instances: list[models.Model], using: str) -> None:
-    """INSERT ``instances`` (with their primary keys) as they are: what ``loaddata``'s raw
-    saves write, without ``pre_save`` or signals.
+def insert_batch(rows: RecordRows, batch: list, using: str) -> None:
+    """INSERT one batch of a model's rows (with their primary keys) as they are: what
+    ``loaddata``'s raw saves write, without ``pre_save`` or signals.
 
-    Each value is prepared as Django's compiler prepares it (``get_db_prep_save``) and the rows
-    go to the driver's ``executemany`` with one plain statement, which every backend runs in
-    bulk; a model with a field of its own SQL placeholder goes through Django's insert.
+    The rows go to the driver's ``executemany`` with one plain statement, which every backend
+    runs in bulk; a model with a field of its own SQL placeholder has instances in its batch,
+    which go through Django's insert.
     """
-    if not instances:
+    if not batch:
         return
-    fields = [f for f in model._meta.local_concrete_fields if not f.generated]
+    if not rows.needs_instances:
+        execute_insert(rows.model, rows.fields, batch, using)
+        return
     connection = connections[using]
-    if any(hasattr(f, "get_placeholder") for f in fields):
-        size = max(connection.ops.bulk_batch_size(fields, instances), 1)
-        queryset = model._base_manager.using(using)
-        for start in range(0, len(instances), size):
-            batch = instances[start : start + size]
-            queryset._insert(batch, fields=fields, using=using, raw=True)
-        return
-    prepared = [(f.attname, f.get_db_prep_save) for f in fields]
-    rows = [
-        [prepare(getattr(obj, attname), connection) for attname, prepare in prepared]
-        for obj in instances
-    ]
-    execute_insert(model, fields, rows, using)
+    size = max(connection.ops.bulk_batch_size(rows.fields, batch), 1)
+    queryset = rows.model._base_manager.using(using)
+    for start in range(0, len(batch), size):
+        queryset._insert(batch[start : start + size], fields=rows.fields, using=using, raw=True)
 
 
 def insert_through_rows(
@@ -257,8 +181,11 @@ class BatchLoader:
         self.using = using
         self.batch_size = batch_size
         self.on_rows = on_rows
-        self.model: type[models.Model] | None = None
-        self.instances: list[models.Model] = []
+        #: The model of the batch, and how its records become rows.
+        self.rows: RecordRows | None = None
+        self._rows: dict[str, RecordRows] = {}
+        #: The batch: prepared rows (model instances where the model needs Django's insert).
+        self.batch: list = []
         self.m2m: list[tuple[Any, dict[str, list]]] = []
         self.counts: Counter = Counter()
         #: The bytes of values one INSERT may carry (MariaDB/MySQL), and those of the batch.
@@ -273,35 +200,42 @@ class BatchLoader:
             "pk": record["pk"],
             "fields": {k: as_python_numbers(v) for k, v in record["fields"].items()},
         }
-        [obj] = Deserializer([record], using=self.using, ignorenonexistent=True)
-        model = type(obj.object)
-        keep_sub_milliseconds(record, obj)
+        rows = self.rows_of(record["model"])
+        row, pk, m2m_data = rows.row(record)
         size = self.row_bytes(record) if self.max_bytes is not None else 0
         if (
-            model is not self.model
-            or len(self.instances) >= self.batch_size
+            rows is not self.rows
+            or len(self.batch) >= self.batch_size
             or (self.max_bytes is not None and self.batch_bytes + size > self.max_bytes)
         ):
             self.flush()
-            self.model = model
-        self.instances.append(obj.object)
+            self.rows = rows
+        self.batch.append(row)
         self.batch_bytes += size
-        if obj.m2m_data:
-            self.m2m.append((obj.object.pk, obj.m2m_data))
+        if m2m_data:
+            self.m2m.append((pk, m2m_data))
+
+    def rows_of(self, label: str) -> RecordRows:
+        """How records of the model ``label`` become rows (unknown models are refused before
+        the load)."""
+        rows = self._rows.get(label)
+        if rows is None:
+            rows = self._rows[label] = RecordRows(apps.get_model(label), self.using)
+        return rows
 
     def flush(self) -> None:
         """Insert the queued rows of the batch and their many-to-many rows."""
-        if not self.instances:
+        if not self.batch:
             return
-        model = self.model
-        insert_raw(model, self.instances, self.using)
+        model = self.rows.model
+        insert_batch(self.rows, self.batch, self.using)
         for field in model._meta.local_many_to_many:
             pairs = [(pk, related) for pk, data in self.m2m for related in data.get(field.name, ())]
             insert_through_rows(field, pairs, self.using, self.batch_size)
-        self.counts[model._meta.label_lower] += len(self.instances)
+        self.counts[model._meta.label_lower] += len(self.batch)
         if self.on_rows is not None:
-            self.on_rows(len(self.instances))
-        self.instances = []
+            self.on_rows(len(self.batch))
+        self.batch = []
         self.m2m = []
         self.batch_bytes = 0
 

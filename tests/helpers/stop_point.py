@@ -127,13 +127,13 @@ def install() -> None:
 
     from exporter.readback import loader
 
-    real_insert_raw = loader.insert_raw
+    real_insert_batch = loader.insert_batch
 
-    def watched_insert_raw(model: Any, instances: Any, using: str) -> None:
-        real_insert_raw(model, instances, using)
-        stop_if_due("bulk", model._meta.label_lower)
+    def watched_insert_batch(rows: Any, batch: Any, using: str) -> None:
+        real_insert_batch(rows, batch, using)
+        stop_if_due("bulk", rows.model._meta.label_lower)
 
-    loader.insert_raw = watched_insert_raw
+    loader.insert_batch = watched_insert_batch
 
     real_insert_through_rows = loader.insert_through_rows
 

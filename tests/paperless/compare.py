@@ -33,8 +33,12 @@ def first_difference(actual: bytes, expected: bytes, context: int = 120) -> str:
 
 
 #: Many-to-many fields listed in their related model's ordering, by (model, field): the related
-#: model and its ordering fields. The twin seeds tags that tie on name (three "Finance").
-TIED_ORDERINGS = {("documents.document", "tags"): ("documents.tag", ("name",))}
+#: model and its ordering fields. The twin seeds tags that tie on name (three "Finance"), which
+#: documents and mail rules both list.
+TIED_ORDERINGS = {
+    ("documents.document", "tags"): ("documents.tag", ("name",)),
+    ("paperless_mail.mailrule", "assign_tags"): ("documents.tag", ("name",)),
+}
 _LIST_BYTES = frozenset(b"0123456789, \n")
 
 

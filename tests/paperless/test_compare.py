@@ -28,6 +28,19 @@ def test_ids_that_tie_on_name_may_swap():
     assert_same_bytes(manifest([13, 2, 6]), manifest([2, 13, 6]))
 
 
+def test_a_mail_rules_tied_tags_may_swap_too():
+    rule = {"model": "paperless_mail.mailrule", "pk": 1, "fields": {"assign_tags": [2, 13]}}
+
+    def with_rule(tags: list[int]) -> bytes:
+        records = json.loads(manifest([2, 13, 6]))
+        records.append({**rule, "fields": {"assign_tags": tags}})
+        return json.dumps(records, indent=2).encode()
+
+    assert_same_bytes(with_rule([13, 2]), with_rule([2, 13]))
+    with pytest.raises(AssertionError):
+        assert_same_bytes(with_rule([13, 6]), with_rule([6, 13]))  # 6 and 13 do not tie
+
+
 @pytest.mark.parametrize(
     "ours",
     [

@@ -10,7 +10,8 @@ what its ``prepare`` made (:mod:`benchmarks.prepare`). The cases:
 * ``files``: a full export with files into an empty directory (``needs_files``), against ``cp -r``
   of the media folder;
 * ``incremental``: an unchanged re-run; ``prepare`` writes the first export with the same
-  command, unmeasured;
+  command, unmeasured; against a data-only export of the same archive (and, for ``-c``, that
+  export followed by ``sha256sum`` of every media file);
 * ``import``: a data-only manifest loaded into an empty, migrated database, against Django's
   ``loaddata``; ``prepare`` puts the manifest in place (made once per archive) and makes the
   database;
@@ -145,6 +146,24 @@ def _media(context: RunContext) -> Prepared:
     return Prepared(env=context.archive.env, inputs={"media": media})
 
 
+def _media_and_empty_target(context: RunContext) -> Prepared:
+    """An empty ``{out}/export``, and the archive's media folder named."""
+    _empty_target(context)
+    return _media(context)
+
+
+def _data_only_then_sha256sum(out: Path, prepared: Prepared) -> list[str]:
+    """A data-only ``--stream`` export into ``{out}/export``, then ``sha256sum`` of every
+    media file, in one child."""
+    flags = ("--stream", "--data-only")
+    return child_command(
+        "manage-sha256sum",
+        out,
+        str(prepared.inputs["media"]),
+        *_exporter_args(f"{{out}}/{EXPORT_DIR}", flags),
+    )
+
+
 def _first_export(*flags: str) -> Prepare:
     """A first export into ``{out}/export`` with the same command, as an unmeasured child."""
 
@@ -247,8 +266,27 @@ INCREMENTAL = Case(
             _exporter_command("--stream", "-c"),
             prepare=_first_export("--stream", "-c"),
         ),
+        Contender(
+            "data-only",
+            "document_exporter {out}/export --stream --data-only into an empty directory "
+            "(what a re-run is held to)",
+            _exporter_command("--stream", "--data-only"),
+            prepare=_empty_target,
+        ),
+        Contender(
+            "data-only+sha256sum",
+            "the same, then sha256sum of every file of the media folder (what a re-run with -c "
+            "is held to)",
+            _data_only_then_sha256sum,
+            prepare=_media_and_empty_target,
+        ),
     ),
-    ratios=(("classic", "stream"), ("classic-c", "stream-c")),
+    ratios=(
+        ("classic", "stream"),
+        ("classic-c", "stream-c"),
+        ("stream", "data-only"),
+        ("stream-c", "data-only+sha256sum"),
+    ),
     needs_files=True,
 )
 

@@ -23,6 +23,8 @@ _STYLE = {
     "cp": ("tab:gray", "D"),
     "classic-c": ("tab:pink", "v"),
     "stream-c": ("tab:cyan", "P"),
+    "data-only": ("tab:green", "x"),
+    "data-only+sha256sum": ("tab:olive", "*"),
     "loaddata": ("tab:orange", "^"),
     "verify": ("tab:blue", "s"),
     "ijson": ("tab:gray", "D"),

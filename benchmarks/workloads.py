@@ -97,6 +97,22 @@ def manage(out: Path, args: list[str]) -> Produced:
     return Produced(records=sum(count_manifest_records(path) for path in manifests))
 
 
+def manage_then_sha256sum(out: Path, args: list[str]) -> Produced:
+    """``<media folder> <command> [args...]``: :func:`manage`, then ``sha256sum`` of every file
+    of the media folder: what ``document_exporter -c`` does on top of a data-only export."""
+    import subprocess
+
+    if len(args) < 2:
+        raise SystemExit("manage-sha256sum: give the media folder, then the command to run")
+    media, rest = args[0], args[1:]
+    produced = manage(out, rest)
+    subprocess.run(
+        ["sh", "-c", 'find "$1" -type f -print0 | xargs -0 -r sha256sum > /dev/null', "sh", media],
+        check=True,
+    )
+    return produced
+
+
 def iter_files(root: Path) -> Iterator[os.DirEntry]:
     """Every regular file under ``root``, without following links, in constant memory.
 
@@ -338,6 +354,7 @@ WORKLOADS: dict[str, Workload] = {
     "classic": classic,
     "stream": stream,
     "manage": manage,
+    "manage-sha256sum": manage_then_sha256sum,
     "floor": floor,
     "cp": copy_tree,
     "s3-export": s3_export,

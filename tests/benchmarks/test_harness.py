@@ -146,7 +146,10 @@ def test_select_cases_and_contenders() -> None:
     chosen = select("files,incremental", None)
     assert [(case.name, [c.name for c in contenders]) for case, contenders in chosen] == [
         ("files", ["classic", "stream", "cp"]),
-        ("incremental", ["classic", "stream", "classic-c", "stream-c"]),
+        (
+            "incremental",
+            ["classic", "stream", "classic-c", "stream-c", "data-only", "data-only+sha256sum"],
+        ),
     ]
     # A contender name picks it in every selected case that has it.
     chosen = select("import,verify,data-only", "stream,verify")
@@ -246,3 +249,24 @@ import boto3
 for bucket in boto3.session.Session().client("s3").list_buckets()["Buckets"]:
     print(bucket["Name"])
 """
+
+
+def test_the_re_run_targets_compare_with_the_data_only_contenders() -> None:
+    from benchmarks.targets import incremental
+
+    def ratio(numerator: str, denominator: str, export: float) -> dict:
+        return {
+            "case": "incremental",
+            "numerator": numerator,
+            "denominator": denominator,
+            "documents": 10_000,
+            "export_seconds": {"median": export, "min": export, "max": export},
+            "wall_seconds": {"median": export, "min": export, "max": export},
+        }
+
+    targets = incremental(
+        [], [ratio("stream", "data-only", 1.25), ratio("stream-c", "data-only+sha256sum", 1.4)]
+    )
+    assert [t["result"] for t in targets] == ["met", "NOT met"]
+    assert targets[1]["detail"] == "10,000: 1.40× (1.40× wall)"
+    assert [t["result"] for t in incremental([], [])] == ["not measured", "not measured"]

@@ -64,22 +64,13 @@ from exporter.readback.loader import (
 )
 from exporter.readback.reading import (
     RecordedProblem,
+    announced_counts,
     describe_json_error,
     read_metadata,
     read_records,
     recorded_problems,
 )
 from exporter.readback.source import ExportSource, MediaPaths
-
-
-def announced_documents(metadata: dict[str, Any], documents_key: str) -> int | None:
-    """How many documents the export's metadata says it holds; None if it does not say
-    (paperless-ngx's own exports)."""
-    counts = metadata.get("counts")
-    value = counts.get(documents_key) if isinstance(counts, dict) else None
-    if type(value) is int and value >= 0:
-        return value
-    return None
 
 
 class ArchiveImporter(FileStage):
@@ -161,7 +152,10 @@ class ArchiveImporter(FileStage):
                 self.check_empty()
                 if not options.data_only:
                     self.check_media()
-                documents = self.load(announced_documents(metadata, self.plan.documents_key))
+                counts = announced_counts(metadata)
+                documents = self.load(
+                    counts.get(self.plan.documents_key) if counts is not None else None
+                )
             if not options.data_only:
                 self.copy_files(documents)
         finally:
@@ -194,7 +188,7 @@ class ArchiveImporter(FileStage):
         except (ValueError, TypeError) as exc:
             raise ImportFailed(f"Cannot use the export's encryption parameters: {exc}") from None
 
-    # -- pass 1: check -------------------------------------------------------------------------
+    # -- the records and their checks ------------------------------------------------------
 
     def records(self):
         """(manifest, index, record) for every record of every manifest, in order."""
@@ -302,7 +296,7 @@ class ArchiveImporter(FileStage):
     def _documents_label(self) -> str:
         return self.plan.section(self.plan.documents_key).queryset().model._meta.label_lower
 
-    # -- pass 2: load --------------------------------------------------------------------------
+    # -- the load, which checks each record ---------------------------------------------------
 
     def check_empty(self) -> None:
         """Refuse a database that holds rows (but those migrations create), unless forced."""

@@ -98,6 +98,18 @@ def describe_json_error(exc: Exception) -> str:
     return " ".join(text.split())
 
 
+def announced_counts(metadata: dict[str, Any]) -> dict[str, int] | None:
+    """The records the export says it holds, by section (its metadata's "counts"), for the
+    progress bars' totals; None when it does not say (paperless-ngx's own exports) or says
+    something that is not a count."""
+    counts = metadata.get("counts")
+    if not isinstance(counts, dict):
+        return None
+    if not all(type(v) is int and v >= 0 for v in counts.values()):
+        return None
+    return counts
+
+
 def read_metadata(source: ExportSource) -> dict[str, Any]:
     """The export's ``metadata.json``, or the ``version.json`` of older paperless-ngx exports
     (only its "version"); ValueError, saying why, if both are missing or not an export's."""

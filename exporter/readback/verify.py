@@ -36,6 +36,7 @@ from exporter.readback.loader import describe_unknown_fields, unknown_fields
 from exporter.readback.reading import (
     LEGACY_VERSION,
     RecordedProblem,
+    announced_counts,
     describe_json_error,
     read_metadata,
     read_records,
@@ -44,18 +45,6 @@ from exporter.readback.reading import (
 from exporter.readback.report import VerifyReport
 from exporter.readback.source import ExportSource, MediaPaths
 from exporter.readback.verify_files import ZIP_ERRORS, FileChecks, describe_os_error
-
-
-def announced_records(metadata: dict[str, Any]) -> int | None:
-    """How many records the export says it holds (its metadata's counts by section), for a
-    progress bar's total; None when it does not say (paperless-ngx's own exports)."""
-    counts = metadata.get("counts")
-    if not isinstance(counts, dict):
-        return None
-    values = list(counts.values())
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
-        return None
-    return sum(values)
 
 
 class ExportVerifier(FileChecks):
@@ -135,9 +124,9 @@ class ExportVerifier(FileChecks):
             return report
         self.ledger = ReadLedger()
         try:
-            self.progress.stage(
-                "reading and hashing", total=announced_records(metadata), unit="records"
-            )
+            counts = announced_counts(metadata)
+            total = sum(counts.values()) if counts is not None else None
+            self.progress.stage("reading and hashing", total=total, unit="records")
             for relpath in self.source.manifests():
                 report.manifests += 1
                 self.check_manifest(relpath)

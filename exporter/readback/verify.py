@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import ijson
@@ -32,7 +33,7 @@ from exporter.plan import ExportPlan
 from exporter.progress import ExportProgress
 from exporter.readback.compare import DatabaseComparison
 from exporter.readback.ledger import ReadLedger
-from exporter.readback.loader import describe_unknown_fields, unknown_fields
+from exporter.readback.loader import describe_unknown_fields, known_field_names
 from exporter.readback.reading import (
     LEGACY_VERSION,
     RecordedProblem,
@@ -45,6 +46,43 @@ from exporter.readback.reading import (
 from exporter.readback.report import VerifyReport
 from exporter.readback.source import ExportSource, MediaPaths
 from exporter.readback.verify_files import ZIP_ERRORS, FileChecks, describe_os_error
+
+#: The keys every record has.
+_RECORD_KEYS = frozenset(("model", "pk", "fields"))
+# A record's position: its manifest's number above these bits, its index in it below.
+_INDEX_BITS = 32
+_INDEX_MASK = (1 << _INDEX_BITS) - 1
+
+
+@dataclass(frozen=True)
+class _RecordKind:
+    """What checking a record needs to know of its model: the field names a record may
+    carry, and the foreign keys and many-to-many fields that point into the export, as
+    (field name, target label) pairs."""
+
+    model: type[models.Model]
+    known: frozenset[str]
+    foreign_keys: tuple[tuple[str, str], ...]
+    many_to_many: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, model: type[models.Model], exported: set[str]) -> _RecordKind:
+        """``model``'s kind, its references limited to the ``exported`` labels."""
+        meta = model._meta
+        return cls(
+            model=model,
+            known=known_field_names(model),
+            foreign_keys=tuple(
+                (f.name, f.related_model._meta.label_lower)
+                for f in meta.concrete_fields
+                if f.is_relation and f.related_model._meta.label_lower in exported
+            ),
+            many_to_many=tuple(
+                (f.name, f.related_model._meta.label_lower)
+                for f in meta.many_to_many
+                if f.related_model._meta.label_lower in exported
+            ),
+        )
 
 
 class ExportVerifier(FileChecks):
@@ -82,7 +120,9 @@ class ExportVerifier(FileChecks):
         self.recorded: dict[str, RecordedProblem] = {}
         self.paths = MediaPaths(source, plan)
         self._models: dict[str, type[models.Model] | None] = {}
-        self._relations: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
+        self._kinds: dict[str, _RecordKind | None] = {}
+        #: The manifests read so far, in order: a record's position names its manifest.
+        self._manifests: list[str] = []
         self.plan_models = {s.queryset().model._meta.label_lower for s in plan.sections}
         self.comparison: DatabaseComparison | None = None
 
@@ -189,11 +229,14 @@ class ExportVerifier(FileChecks):
     def read_manifest(self, relpath: str, streamed: bool) -> None:
         """Check every record of one manifest; a problem if it does not read to its end."""
         index = -1
+        first = len(self._manifests) << _INDEX_BITS
+        self._manifests.append(relpath)
+        check_record, advance = self.check_record, self.progress.advance
         try:
             with self.source.open(relpath) as stream:
                 for index, record in enumerate(read_records(stream)):
-                    self.check_record(relpath, index, record, streamed)
-                    self.progress.advance()
+                    check_record(relpath, index, record, streamed, first + index)
+                    advance()
         except OSError as exc:
             self.unreadable = True
             self.report.fatal(f"{relpath} cannot be read: {describe_os_error(exc)}.")
@@ -214,37 +257,53 @@ class ExportVerifier(FileChecks):
                 )
             return
 
-    def check_record(self, relpath: str, index: int, record: Any, streamed: bool) -> None:
+    def check_record(self, relpath: str, index: int, record: Any, streamed: bool, at: int) -> None:
         """Check one record: its shape, model and fields, its secrets and files, and (with
-        ``against_db``) its row; remember its key, references and file names."""
-        where = f"{relpath} record {index}"
-        if not isinstance(record, dict) or not {"model", "pk", "fields"} <= record.keys():
-            self.report.problem(f"{where}: not a record (needs model, pk and fields).")
+        ``against_db``) its row; remember its key, references and file names. ``at`` is the
+        record's position, for the ledger (:meth:`origin` says where it is from it)."""
+        if type(record) is not dict or not record.keys() >= _RECORD_KEYS:
+            self.report.problem(
+                f"{relpath} record {index}: not a record (needs model, pk and fields)."
+            )
             return
         label, pk, fields = record["model"], record["pk"], record["fields"]
-        where = f"{where} ({label} pk={pk})"
-        model = self.model(label)
-        if model is None:
-            self.report.problem(f"{where}: unknown model {label!r}.")
-            return
-        if not isinstance(fields, dict):
+        where = f"{relpath} record {index} ({label} pk={pk})"
+        kind = self._kinds.get(label) if type(label) is str else None
+        if kind is None:
+            kind = self.kind(label)
+            if kind is None:
+                self.report.problem(f"{where}: unknown model {label!r}.")
+                return
+        if type(fields) is not dict:
             self.report.problem(f"{where}: fields is not an object.")
             return
-        unknown = unknown_fields(model, fields)
-        if unknown:
-            self.report.problem(f"{where}: {describe_unknown_fields(model, unknown)}")
-        self.ledger.add_record(label, pk, where)
+        if not fields.keys() <= kind.known:
+            unknown = [name for name in fields if name not in kind.known]
+            self.report.problem(f"{where}: {describe_unknown_fields(kind.model, unknown)}")
+        ledger = self.ledger
+        ledger.add_record(label, pk, at)
         self.report.records[label] += 1
-        self.collect_references(where, model, fields)
-        record = self.decrypt(where, record)
+        refs = [
+            (target, value, at)
+            for name, target in kind.foreign_keys
+            if (value := fields.get(name)) is not None
+        ]
+        for name, target in kind.many_to_many:
+            values = fields.get(name)
+            if values:
+                refs.extend([(target, value, at) for value in values])
+        if refs:
+            ledger.add_refs(refs)
+        if self.cipher is not None:
+            record = self.decrypt(where, record)
         if FILE_NAME_KEY in record:
-            self.check_files(where, record)
-        else:
-            self.check_attached_files(where, record)
+            self.check_files(where, record, at)
+        elif len(record) > len(_RECORD_KEYS):
+            self.check_attached_files(where, record, at)
         if streamed:
-            self.comparison.compare_next(where, model, record)
+            self.comparison.compare_next(where, kind.model, record)
         elif self.comparison is not None:
-            self.comparison.compare_one(where, model, record)
+            self.comparison.compare_one(where, kind.model, record)
 
     def model(self, label: Any) -> type[models.Model] | None:
         """The model of a record's label, or None if there is no such model here."""
@@ -257,40 +316,23 @@ class ExportVerifier(FileChecks):
                 self._models[label] = None
         return self._models[label]
 
-    def collect_references(self, where: str, model, fields: dict[str, Any]) -> None:
-        """Remember what the record points to, to check at the end that it is exported."""
-        foreign_keys, many_to_many = self.relations(model)
-        refs = [
-            (target, str(fields[name]), where)
-            for name, target in foreign_keys
-            if fields.get(name) is not None
-        ]
-        for name, target in many_to_many:
-            refs.extend((target, str(value), where) for value in fields.get(name) or ())
-        if refs:
-            self.ledger.add_refs(refs)
-
-    def relations(self, model) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        """``model``'s foreign keys and many-to-many fields, as (name, target label) pairs.
+    def kind(self, label: Any) -> _RecordKind | None:
+        """What checking a record of ``label`` needs to know of its model, or None if there is
+        no such model here.
 
         References to models the plan does not export are left out on purpose.
         """
-        label = model._meta.label_lower
-        if label not in self._relations:
-            meta = model._meta
-            self._relations[label] = (
-                [
-                    (f.name, f.related_model._meta.label_lower)
-                    for f in meta.concrete_fields
-                    if f.is_relation and f.related_model._meta.label_lower in self.plan_models
-                ],
-                [
-                    (f.name, f.related_model._meta.label_lower)
-                    for f in meta.many_to_many
-                    if f.related_model._meta.label_lower in self.plan_models
-                ],
-            )
-        return self._relations[label]
+        if not isinstance(label, str):
+            return None
+        if label not in self._kinds:
+            model = self.model(label)
+            self._kinds[label] = None if model is None else _RecordKind.of(model, self.plan_models)
+        return self._kinds[label]
+
+    def origin(self, at: int, label: str, pk: object) -> str:
+        """Where the record at position ``at`` is (its model ``label``, its key ``pk``)."""
+        relpath = self._manifests[at >> _INDEX_BITS]
+        return f"{relpath} record {at & _INDEX_MASK} ({label} pk={pk})"
 
     def decrypt(self, where: str, record: dict[str, Any]) -> dict[str, Any]:
         """The record with its secrets decrypted; a problem for each that does not decrypt."""
@@ -305,11 +347,12 @@ class ExportVerifier(FileChecks):
     def check_duplicates(self) -> None:
         """Report every record whose model and pk an earlier record has, and every file an
         earlier record names too."""
-        for model, pk, origin in self.ledger.duplicates():
-            self.report.problem(f"{origin}: duplicate pk {pk} for {model}.")
-        for relpath, origin in self.ledger.shared_names():
+        for model, pk, at in self.ledger.duplicates():
+            self.report.problem(f"{self.origin(at, model, pk)}: duplicate pk {pk} for {model}.")
+        for relpath, at, label, pk in self.ledger.shared_names():
             self.report.problem(
-                f"{origin}: names the file {relpath}, which an earlier record names too: the "
+                f"{self.origin(at, label, pk)}: names the file {relpath}, which an earlier "
+                "record names too: the "
                 "export holds one of the two files, and an import would give both records it."
             )
 
@@ -319,10 +362,11 @@ class ExportVerifier(FileChecks):
             # The records after the damage were never read: what points at them is not lost.
             return
         left_out: Counter = Counter()
-        for model, pk, origin in self.ledger.dangling():
+        for model, pk, at, label, origin_pk in self.ledger.dangling():
             if model in self.plan.kept_on_import:
                 left_out[model, pk] += 1
                 continue
+            origin = self.origin(at, label, origin_pk)
             self.report.problem(f"{origin}: points to {model} pk={pk}, which is not exported.")
         for (model, pk), count in left_out.items():
             self.report.warnings.append(

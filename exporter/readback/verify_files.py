@@ -35,9 +35,10 @@ def describe_os_error(exc: BaseException) -> str:
 class FileChecks:
     """The file checks of a verification."""
 
-    def check_files(self, where: str, record: dict[str, Any]) -> None:
+    def check_files(self, where: str, record: dict[str, Any], at: int) -> None:
         """The record's file names and files; its files' place once imported (the importer's
-        checks, :class:`exporter.readback.source.MediaPaths`)."""
+        checks, :class:`exporter.readback.source.MediaPaths`). ``at`` is the record's
+        position, for the ledger."""
         fields = record["fields"]
         if self.contents.get("originals", True):
             # Only an export with files is imported with them (the importer refuses a data-only
@@ -61,13 +62,14 @@ class FileChecks:
             if unsafe is not None:
                 self.report.problem(f"{where}: {unsafe}")
                 continue
-            self.ledger.add_name(relpath, where if exported else None)
+            self.ledger.add_name(relpath, at if exported else None)
             if not exported:
                 continue  # --data-only, -na or -nt: named, deliberately not exported
             self.check_file(where, relpath, checksum)
 
-    def check_attached_files(self, where: str, record: dict[str, Any]) -> None:
-        """The files a record other than a document's carries (a share link bundle's zip)."""
+    def check_attached_files(self, where: str, record: dict[str, Any], at: int) -> None:
+        """The files a record other than a document's carries (a share link bundle's zip);
+        ``at`` is the record's position, for the ledger."""
         for key, relpath in record.items():
             if is_file_name_key(key):
                 exported = self.contents.get("originals", True)
@@ -75,7 +77,7 @@ class FileChecks:
                 if unsafe is not None:
                     self.report.problem(f"{where}: {unsafe}")
                     continue
-                self.ledger.add_name(relpath, where if exported else None)
+                self.ledger.add_name(relpath, at if exported else None)
                 if exported:
                     self.check_file(where, relpath, None)
 

@@ -72,6 +72,28 @@ def is_temp_name(name: str) -> bool:
     return _TEMP_NAME.fullmatch(name) is not None
 
 
+def _plainly_safe(relpath: object) -> bool:
+    """Whether ``relpath`` passes :func:`validate_relpath` by whole-string tests, as almost
+    every name does: no component starts with a dot (which rules out ``.``, ``..`` and the
+    temporary names) or is empty, and the whole name is valid Unicode of at most
+    :data:`NAME_MAX` UTF-8 bytes, so each component is."""
+    if (
+        type(relpath) is not str
+        or not relpath
+        or relpath[0] in "/."
+        or relpath[-1] == "/"
+        or "//" in relpath
+        or "/." in relpath
+        or "\\" in relpath
+        or "\x00" in relpath
+    ):
+        return False
+    try:
+        return len(relpath.encode("utf-8")) <= NAME_MAX
+    except UnicodeEncodeError:
+        return False
+
+
 def validate_relpath(relpath: str) -> tuple[str, ...]:
     """
     Check that ``relpath`` is a safe relative POSIX path and return its components.
@@ -81,6 +103,13 @@ def validate_relpath(relpath: str) -> tuple[str, ...]:
     ``.`` or ``..``, are valid Unicode of at most :data:`NAME_MAX` UTF-8 bytes, and do not look
     like temporary files (those are removed at commit).
     """
+    if _plainly_safe(relpath):
+        return tuple(relpath.split("/"))
+    return _checked_parts(relpath)
+
+
+def _checked_parts(relpath: str) -> tuple[str, ...]:
+    """:func:`validate_relpath` component by component: the rule itself."""
     if not isinstance(relpath, str) or not relpath:
         raise ValueError(f"Export path {relpath!r} is empty or not a string.")
     # A backslash is a separator on Windows and in many unzip tools: refuse it outright.

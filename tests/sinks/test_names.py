@@ -3,8 +3,11 @@
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exporter.sinks import DirectorySink, ZipSink, validate_relpath
+from exporter.sinks.files import _checked_parts, _plainly_safe
 
 BAD_RELPATHS = [
     "",
@@ -63,3 +66,32 @@ def test_clashing_names_are_rejected(target, source):
         with pytest.raises(ValueError, match="clashes"):
             sink.add_file("m.json/x", path)
         entry.close()
+
+
+_NAME_PIECES = st.sampled_from(
+    ["a", "b9", "/", ".", "..", "é", "請" * 40, "\udcff", "\\", "\x00", ".tmp", "0f", "x" * 120]
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.lists(_NAME_PIECES, max_size=8).map("".join), st.text(max_size=300)))
+def test_the_quick_path_accepts_only_what_the_rule_accepts(relpath):
+    """The string tests that let most names through agree with the component-by-component rule."""
+    try:
+        expected = _checked_parts(relpath)
+    except ValueError:
+        expected = None
+    if _plainly_safe(relpath):
+        assert expected == tuple(relpath.split("/"))
+    if expected is None:
+        with pytest.raises(ValueError):
+            validate_relpath(relpath)
+    else:
+        assert validate_relpath(relpath) == expected
+
+
+def test_the_quick_path_takes_ordinary_names():
+    """Not a test that cannot fail: ordinary export names do take the quick path."""
+    assert _plainly_safe("originals/2024/0001 Invoice.pdf")
+    assert _plainly_safe("originals/2024 Übersicht 請求書.pdf")
+    assert not _plainly_safe("originals/.hidden.pdf")

@@ -24,6 +24,7 @@ from exporter.format import (
     is_tool_file,
 )
 from exporter.sinks import validate_relpath
+from exporter.sinks.files import plainly_safe
 from exporter.sinks.journal import JournalError, roll_forward
 
 if TYPE_CHECKING:
@@ -266,6 +267,8 @@ class MediaPaths:
         ``follow_links=False`` checks the name only, not where symlinks lead: for a name the
         export does not hold (``--data-only``), which nothing will open.
         """
+        if not follow_links and plainly_safe(name):
+            return None
         try:
             self.source.check(name)
             if follow_links and isinstance(self.source, DirectorySource):

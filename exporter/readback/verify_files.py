@@ -24,6 +24,9 @@ __all__ = ["ZIP_ERRORS", "FileChecks", "describe_os_error"]
 #: What reading a damaged zip member raises, besides OSError.
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
 
+#: The kinds of document files, as an export's ``contents`` names them.
+_FILE_KINDS = ("originals", "thumbnails", "archive_versions")
+
 
 def describe_os_error(exc: BaseException) -> str:
     """An I/O error in a few words, without a trailing period."""
@@ -35,10 +38,16 @@ def describe_os_error(exc: BaseException) -> str:
 class FileChecks:
     """The file checks of a verification."""
 
+    #: :meth:`file_slots`, once the export's metadata is read.
+    _file_slots: tuple[tuple[str, str | None, bool, bool], ...] | None = None
+
     def check_files(self, where: str, record: dict[str, Any], at: int) -> None:
         """The record's file names and files; its files' place once imported (the importer's
         checks, :class:`exporter.readback.source.MediaPaths`). ``at`` is the record's
         position, for the ledger."""
+        slots = self._file_slots
+        if slots is None:
+            slots = self._file_slots = self.file_slots()
         fields = record["fields"]
         if self.contents.get("originals", True):
             # Only an export with files is imported with them (the importer refuses a data-only
@@ -46,26 +55,35 @@ class FileChecks:
             # parses, which would grow the memory of a verification with the export's size.
             for problem in self.paths.destination_problems(record):
                 self.report.problem(f"{where}: {problem}")
-        expected = [
-            (FILE_NAME_KEY, "originals", fields.get("checksum")),
-            (THUMBNAIL_NAME_KEY, "thumbnails", None),
-            (ARCHIVE_NAME_KEY, "archive_versions", fields.get("archive_checksum")),
-        ]
-        for key, kind, checksum in expected:
+        name_problem, add_name = self.paths.name_problem, self.ledger.add_name
+        for key, checksum_field, exported, required in slots:
             relpath = record.get(key)
             if relpath is None:
-                if key == THUMBNAIL_NAME_KEY and self.contents.get("thumbnails", True):
+                if required:
                     self.report.problem(f"{where}: no thumbnail is named.")
                 continue
-            exported = self.contents.get(kind, True)
-            unsafe = self.paths.name_problem(relpath, follow_links=exported)
+            unsafe = name_problem(relpath, follow_links=exported)
             if unsafe is not None:
                 self.report.problem(f"{where}: {unsafe}")
                 continue
-            self.ledger.add_name(relpath, at if exported else None)
             if not exported:
-                continue  # --data-only, -na or -nt: named, deliberately not exported
-            self.check_file(where, relpath, checksum)
+                add_name(relpath)  # --data-only, -na or -nt: named, deliberately not exported
+                continue
+            add_name(relpath, at)
+            self.check_file(
+                where, relpath, fields.get(checksum_field) if checksum_field else None
+            )
+
+    def file_slots(self) -> tuple[tuple[str, str | None, bool, bool], ...]:
+        """A document record's file names, each as (its key, the field holding its checksum,
+        whether the export holds such files, whether a record must name one), from the
+        export's ``contents``."""
+        exported = {kind: bool(self.contents.get(kind, True)) for kind in _FILE_KINDS}
+        return (
+            (FILE_NAME_KEY, "checksum", exported["originals"], False),
+            (THUMBNAIL_NAME_KEY, None, exported["thumbnails"], exported["thumbnails"]),
+            (ARCHIVE_NAME_KEY, "archive_checksum", exported["archive_versions"], False),
+        )
 
     def check_attached_files(self, where: str, record: dict[str, Any], at: int) -> None:
         """The files a record other than a document's carries (a share link bundle's zip);

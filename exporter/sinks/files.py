@@ -41,6 +41,7 @@ __all__ = [
     "lock_directory",
     "lstat_or_none",
     "mtime_granularity",
+    "plainly_safe",
     "remove_quietly",
     "same_content",
     "sync_files",
@@ -72,11 +73,12 @@ def is_temp_name(name: str) -> bool:
     return _TEMP_NAME.fullmatch(name) is not None
 
 
-def _plainly_safe(relpath: object) -> bool:
+def plainly_safe(relpath: object) -> bool:
     """Whether ``relpath`` passes :func:`validate_relpath` by whole-string tests, as almost
-    every name does: no component starts with a dot (which rules out ``.``, ``..`` and the
-    temporary names) or is empty, and the whole name is valid Unicode of at most
-    :data:`NAME_MAX` UTF-8 bytes, so each component is."""
+    every name does (False says only that the whole rule must decide): no component starts
+    with a dot (which rules out ``.``, ``..`` and the temporary names) or is empty, and the
+    whole name is valid Unicode of at most :data:`NAME_MAX` UTF-8 bytes, so each component
+    is."""
     if (
         type(relpath) is not str
         or not relpath
@@ -103,7 +105,7 @@ def validate_relpath(relpath: str) -> tuple[str, ...]:
     ``.`` or ``..``, are valid Unicode of at most :data:`NAME_MAX` UTF-8 bytes, and do not look
     like temporary files (those are removed at commit).
     """
-    if _plainly_safe(relpath):
+    if plainly_safe(relpath):
         return tuple(relpath.split("/"))
     return _checked_parts(relpath)
 

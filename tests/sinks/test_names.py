@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporter.sinks import DirectorySink, ZipSink, validate_relpath
-from exporter.sinks.files import _checked_parts, _plainly_safe
+from exporter.sinks.files import _checked_parts, plainly_safe
 
 BAD_RELPATHS = [
     "",
@@ -81,7 +81,7 @@ def test_the_quick_path_accepts_only_what_the_rule_accepts(relpath):
         expected = _checked_parts(relpath)
     except ValueError:
         expected = None
-    if _plainly_safe(relpath):
+    if plainly_safe(relpath):
         assert expected == tuple(relpath.split("/"))
     if expected is None:
         with pytest.raises(ValueError):
@@ -92,6 +92,6 @@ def test_the_quick_path_accepts_only_what_the_rule_accepts(relpath):
 
 def test_the_quick_path_takes_ordinary_names():
     """Not a test that cannot fail: ordinary export names do take the quick path."""
-    assert _plainly_safe("originals/2024/0001 Invoice.pdf")
-    assert _plainly_safe("originals/2024 Übersicht 請求書.pdf")
-    assert not _plainly_safe("originals/.hidden.pdf")
+    assert plainly_safe("originals/2024/0001 Invoice.pdf")
+    assert plainly_safe("originals/2024 Übersicht 請求書.pdf")
+    assert not plainly_safe("originals/.hidden.pdf")

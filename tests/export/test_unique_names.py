@@ -18,7 +18,12 @@ from exporter.export.naming import (
     document_stem,
     export_suffixes,
 )
-from exporter.export.unique_names import UniqueNameRegistry, claim_document_names, name_key
+from exporter.export.unique_names import (
+    FILTER_BITS,
+    UniqueNameRegistry,
+    claim_document_names,
+    name_key,
+)
 from tests.helpers.names import FORMAT, NO_SURROGATES, assert_safe_component, utf8
 
 # -- the registry ------------------------------------------------------------------------------
@@ -234,10 +239,11 @@ SUFFIX_SETS = st.sampled_from(
     st.lists(
         st.tuples(st.lists(STEM_PIECES, min_size=1, max_size=3).map("".join), SUFFIX_SETS),
         max_size=40,
-    )
+    ),
+    st.sampled_from([8, 64, FILTER_BITS]),
 )
-def test_registry_follows_the_lowest_free_counter_rule(requests):
-    with UniqueNameRegistry() as registry:
+def test_registry_follows_the_lowest_free_counter_rule(requests, filter_bits):
+    with UniqueNameRegistry(filter_bits=filter_bits) as registry:
         results = [registry.claim(stem, suffixes) for stem, suffixes in requests]
     assert results == reference_claims(requests)
 
@@ -284,11 +290,33 @@ def test_every_produced_name_is_safe_and_unique(documents, filename_format):
     assert len({name_key(name) for name in files}) == len(files)
 
 
-def test_a_free_document_claim_costs_two_statements(registry):
+def test_free_document_claims_cost_no_lookup(registry):
     claim_document_names(registry, "first", ".pdf")
     statements = []
     registry._db.set_trace_callback(statements.append)
     for number in range(100):
         claim_document_names(registry, f"document {number}", ".pdf")
-    # One lookup of the names' possible owners and one insert, whatever was claimed before.
-    assert len(statements) == 2 * 100
+    # The filter of claimed keys settles every one; their rows wait to be inserted together.
+    assert statements == []
+    assert claim_document_names(registry, "document 7", ".pdf")["original"] == "document 7_01.pdf"
+    lookups = [s for s in statements if s.startswith("SELECT key")]
+    inserts = [s for s in statements if s.startswith("INSERT INTO claimed")]
+    # The taken name is looked up, after the rows held back went in; its _01 is certainly free.
+    assert len(lookups) == 1 and len(inserts) == 101
+
+
+@pytest.mark.parametrize("filter_bits", [8, 1 << 12, FILTER_BITS])
+def test_thousands_of_claims_follow_the_rule_whatever_the_filter(filter_bits):
+    # Past the rows held back, and with a filter that knows nothing (8 bits: always "maybe"),
+    # or little, or enough.
+    requests = [(f"Stem {number % 2500}", export_suffixes(".pdf")) for number in range(5000)]
+    requests += [(f"stem {number}_01", export_suffixes(".pdf")) for number in range(0, 2500, 7)]
+    with UniqueNameRegistry(filter_bits=filter_bits) as registry:
+        results = [registry.claim(stem, suffixes) for stem, suffixes in requests]
+    assert results == reference_claims(requests)
+
+
+@pytest.mark.parametrize("filter_bits", [0, 7, 12, 1000])
+def test_the_filter_size_is_a_power_of_two(filter_bits):
+    with pytest.raises(ValueError, match="power of two"):
+        UniqueNameRegistry(filter_bits=filter_bits)

@@ -8,11 +8,14 @@ children (and the archive generator) run from a snapshot taken when the benchmar
 * ``head``: the last commit (``git archive HEAD``), with the harness itself (``benchmarks/``)
   from the working tree, since the harness measures and is not measured.
 
+The snapshot is byte-compiled as ``pip install`` compiles an installed package, so that no
+child spends its measured time compiling, even where ``PYTHONDONTWRITEBYTECODE`` is set.
 The snapshot's fingerprint (a sha256 over its Python files) goes into results.json.
 """
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import io
 import shutil
@@ -42,6 +45,8 @@ def take(root: Path, source: str) -> tuple[Path, dict[str, Any]]:
             _copy(root, dest, harness)
         else:
             _copy(root, dest, _worktree_files(root))
+        if not compileall.compile_dir(dest, quiet=2):
+            raise RuntimeError(f"the code in {dest} does not compile")
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise

@@ -6,14 +6,17 @@ it checks that the harness works, not a database, and it asserts no timing.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks import snapshot
 from benchmarks.cases import CASES
 from benchmarks.cli import select
 from benchmarks.limits import MemoryCap, parse_size
@@ -270,3 +273,17 @@ def test_the_re_run_targets_compare_with_the_data_only_contenders() -> None:
     assert [t["result"] for t in targets] == ["met", "NOT met"]
     assert targets[1]["detail"] == "10,000: 1.40× (1.40× wall)"
     assert [t["result"] for t in incremental([], [])] == ["not measured", "not measured"]
+
+
+def test_the_snapshot_is_byte_compiled(tmp_path: Path) -> None:
+    # The children then load compiled modules, as from an installed package, even where
+    # PYTHONDONTWRITEBYTECODE keeps Python from writing them itself.
+    code, description = snapshot.take(ROOT, "worktree")
+    try:
+        sources = sorted((code / "exporter").rglob("*.py"))
+        assert sources
+        for source in sources:
+            assert Path(importlib.util.cache_from_source(str(source))).is_file(), source
+        assert description["fingerprint"] == snapshot.fingerprint(code)
+    finally:
+        shutil.rmtree(code)

@@ -196,7 +196,7 @@ class ArchiveImporter(FileStage):
             with self.source.open(relpath) as stream:
                 index = -1
                 try:
-                    for index, record in enumerate(read_records(stream)):
+                    for index, record in enumerate(read_records(stream, use_float=True)):
                         yield relpath, index, record
                 except Exception as exc:
                     if isinstance(exc, ImportFailed):

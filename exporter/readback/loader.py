@@ -31,7 +31,7 @@ from django.apps import apps
 from django.db import connections, models, transaction
 
 from exporter import interrupts
-from exporter.readback.record_rows import RecordRows, as_python_numbers
+from exporter.readback.record_rows import RecordRows
 
 MB = 1024 * 1024
 #: Room left in a packet for the INSERT's own text (table and column names, placeholders).
@@ -195,11 +195,6 @@ class BatchLoader:
     def add(self, record: dict[str, Any]) -> None:
         """Deserialize a record and queue it; insert the batch first if it is full, of
         another model, or (on MariaDB/MySQL) too large for one more row."""
-        record = {
-            "model": record["model"],
-            "pk": record["pk"],
-            "fields": {k: as_python_numbers(v) for k, v in record["fields"].items()},
-        }
         rows = self.rows_of(record["model"])
         row, pk, m2m_data = rows.row(record)
         size = self.row_bytes(record) if self.max_bytes is not None else 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import inspect
 import re
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -34,20 +33,6 @@ from django.db.models.signals import post_init, pre_init
 SUB_MILLISECOND = re.compile(r"T?\d\d:\d\d:\d\d\.000(?:Z|[+-]\d\d:\d\d)?$")
 #: The attribute descriptors that store what is assigned, unchanged.
 _PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
-
-
-def as_python_numbers(value: Any) -> Any:
-    """ijson reads every non-integer number as Decimal; the manifest wrote them from floats.
-
-    (Decimal *fields* are written as strings, so they never arrive here as Decimal.)
-    """
-    if type(value) is Decimal:
-        return float(value)
-    if type(value) is list:
-        return [as_python_numbers(v) for v in value]
-    if type(value) is dict:
-        return {k: as_python_numbers(v) for k, v in value.items()}
-    return value
 
 
 def says_sub_millisecond(value: Any) -> bool:

@@ -10,7 +10,6 @@ date-times stay apart from the whole second).
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 import pytest
 from django.core import serializers
@@ -27,11 +26,11 @@ MODELS = [*KEYED_MODELS, Membership]
 
 def dump() -> list[dict]:
     """Every row of the models as the importer reads an export's records (JSON values,
-    non-integer numbers as Decimal, as ijson gives them), model by model in pk order."""
+    non-integer numbers as float), model by model in pk order."""
     records = []
     for model in MODELS:
         text = serializers.serialize("json", model._base_manager.order_by("pk"))
-        records.extend(json.loads(text, parse_float=Decimal))
+        records.extend(json.loads(text))
     return records
 
 

@@ -180,6 +180,7 @@ class UniqueNameRegistry:
         # Every suffix key of every set: the possible ends of a taken name.
         self._vocabulary: list[str] = []
         self._owner_plans: dict[int, list[tuple[str, str, str]]] = {}
+        self._owner_shapes: dict[int, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
         self._queries: dict[int, str] = {}
         for name in reserved:
             self.claim(name)
@@ -247,23 +248,21 @@ class UniqueNameRegistry:
         if new_ends:
             self._vocabulary.extend(new_ends)
             self._owner_plans.clear()
+            self._owner_shapes.clear()
         self._suffix_set_ids[suffixes] = suffix_set
         return suffix_set
 
     def _is_free(self, key: str, suffix_set: int) -> bool:
         # A name is taken if, less some known suffix, it is a claimed stem whose set has that
-        # suffix. Collect those possible owners and look them all up at once.
-        owners: dict[str, list[str]] = {}
-        for cut, extra, end in self._owner_plan(suffix_set):
-            if not cut:
-                owners.setdefault(key + extra, []).append(end)
-            elif key.endswith(cut):
-                owners.setdefault(key[: len(key) - len(cut)] + extra, []).append(end)
-        query = self._queries.get(len(owners))
-        if query is None:
-            marks = ", ".join("?" * len(owners))
-            query = f"SELECT key, suffix_set FROM claimed WHERE key IN ({marks})"
-            self._queries[len(owners)] = query
+        # suffix. Most names are free, which the filter tells from the possible owners alone.
+        shape = self._owner_shapes.get(suffix_set)
+        if shape is None:
+            shape = self._owner_shape(suffix_set)
+        extras, cuts = shape
+        owners = [key + extra for extra in extras]
+        for cut, extra in cuts:
+            if key.endswith(cut):
+                owners.append(key[: len(key) - len(cut)] + extra)
         bits, mask = self._filter, self._filter_mask
         for owner in owners:
             # _filter_positions, inline: this runs for every name of every document.
@@ -275,15 +274,38 @@ class UniqueNameRegistry:
                 and bits[second >> 3] >> (second & 7) & 1
                 and bits[third >> 3] >> (third & 7) & 1
             ):
-                break
-        else:
-            return True
+                return self._is_free_in_database(key, suffix_set)
+        return True
+
+    def _is_free_in_database(self, key: str, suffix_set: int) -> bool:
+        # Collect the possible owners with the suffixes they would need, and look them all up
+        # at once.
+        owners: dict[str, list[str]] = {}
+        for cut, extra, end in self._owner_plan(suffix_set):
+            if not cut:
+                owners.setdefault(key + extra, []).append(end)
+            elif key.endswith(cut):
+                owners.setdefault(key[: len(key) - len(cut)] + extra, []).append(end)
+        query = self._queries.get(len(owners))
+        if query is None:
+            marks = ", ".join("?" * len(owners))
+            query = f"SELECT key, suffix_set FROM claimed WHERE key IN ({marks})"
+            self._queries[len(owners)] = query
         self._insert_pending()
         for owner, owner_set in self._db.execute(query, list(owners)):
             members = self._suffix_sets[owner_set]
             if any(end in members for end in owners[owner]):
                 return False
         return True
+
+    def _owner_shape(self, suffix_set: int) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        """:meth:`_owner_plan` without the suffixes: the ``extra`` of every owner that is
+        ``key + extra``, and the ``(cut, extra)`` of the others, each once."""
+        plan = self._owner_plan(suffix_set)
+        extras = tuple(dict.fromkeys(extra for cut, extra, _ in plan if not cut))
+        cuts = tuple(dict.fromkeys((cut, extra) for cut, extra, _ in plan if cut))
+        shape = self._owner_shapes[suffix_set] = (extras, cuts)
+        return shape
 
     def _owner_plan(self, suffix_set: int) -> list[tuple[str, str, str]]:
         """

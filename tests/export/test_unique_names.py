@@ -305,6 +305,13 @@ def test_free_document_claims_cost_no_lookup(registry):
     assert len(lookups) == 1 and len(inserts) == 101
 
 
+def test_a_new_suffix_is_looked_for_in_earlier_suffix_sets(registry):
+    assert registry.claim("z", (".pdf",)) == "z"
+    # "a.pdf" is new: "qa" + ".pdf" is now taken by "q" + "a.pdf".
+    assert registry.claim("q", ("a.pdf",)) == "q"
+    assert registry.claim("qa", (".pdf",)) == "qa_01"
+
+
 @pytest.mark.parametrize("filter_bits", [8, 1 << 12, FILTER_BITS])
 def test_thousands_of_claims_follow_the_rule_whatever_the_filter(filter_bits):
     # Past the rows held back, and with a filter that knows nothing (8 bits: always "maybe"),

@@ -24,12 +24,10 @@ from exporter.export.naming import (
     name_bytes,
     normalize_extension,
 )
+from exporter.key_filter import FILTER_BITS, KeyFilter
 
-__all__ = ["FILTER_BITS", "UniqueNameRegistry", "claim_document_names", "name_key"]
+__all__ = ["UniqueNameRegistry", "claim_document_names", "name_key"]
 
-#: Bits of the registry's in-memory filter of claimed keys (2 MiB, whatever the archive's
-#: size): at a million documents about one free name in 200 still needs a lookup.
-FILTER_BITS = 1 << 24
 #: Claimed keys held back from the database, inserted together.
 _PENDING_ROWS = 1_000
 
@@ -136,13 +134,10 @@ class UniqueNameRegistry:
         ``directory`` holds the temporary file (default: the system's temp directory).
         ``reserved`` names are claimed first, as plain names (say ``"manifest.json"``).
         A stem claimed more than ``max_counter`` times raises ``OverflowError``.
-        ``filter_bits`` sizes the filter of claimed keys (a power of two, at least 8).
+        ``filter_bits`` sizes the filter of claimed keys (:class:`~exporter.key_filter.KeyFilter`).
         """
-        if filter_bits < 8 or filter_bits & (filter_bits - 1):
-            raise ValueError(f"filter_bits must be a power of two, at least 8: not {filter_bits}.")
         self.max_counter = max_counter
-        self._filter = bytearray(filter_bits // 8)
-        self._filter_mask = filter_bits - 1
+        self._claimed = KeyFilter(filter_bits)
         self._pending: list[tuple[str, int]] = []
         fd, path = tempfile.mkstemp(prefix="exporter-names-", suffix=".sqlite3", dir=directory)
         os.close(fd)
@@ -263,18 +258,8 @@ class UniqueNameRegistry:
         for cut, extra in cuts:
             if key.endswith(cut):
                 owners.append(key[: len(key) - len(cut)] + extra)
-        bits, mask = self._filter, self._filter_mask
-        for owner in owners:
-            # _filter_positions, inline: this runs for every name of every document.
-            hashed = hash(owner)
-            low, high = hashed & 0xFFFFFFFF, ((hashed >> 32) & 0xFFFFFFFF) | 1
-            first, second, third = low & mask, (low + high) & mask, (low + 2 * high) & mask
-            if (
-                bits[first >> 3] >> (first & 7) & 1
-                and bits[second >> 3] >> (second & 7) & 1
-                and bits[third >> 3] >> (third & 7) & 1
-            ):
-                return self._is_free_in_database(key, suffix_set)
+        if self._claimed.may_contain_any(owners):
+            return self._is_free_in_database(key, suffix_set)
         return True
 
     def _is_free_in_database(self, key: str, suffix_set: int) -> bool:
@@ -331,9 +316,7 @@ class UniqueNameRegistry:
         return plan
 
     def _take(self, key: str, suffix_set: int) -> None:
-        bits, mask = self._filter, self._filter_mask
-        for position in _filter_positions(key, mask):
-            bits[position >> 3] |= 1 << (position & 7)
+        self._claimed.add(key)
         pending = self._pending
         pending.append((key, suffix_set))
         if len(pending) >= _PENDING_ROWS:
@@ -343,13 +326,6 @@ class UniqueNameRegistry:
         if self._pending:
             self._db.executemany("INSERT INTO claimed VALUES (?, ?)", self._pending)
             self._pending.clear()
-
-
-def _filter_positions(key: str, mask: int) -> tuple[int, int, int]:
-    """The key's three bits in the filter: double hashing of the process's string hash."""
-    hashed = hash(key)
-    low, high = hashed & 0xFFFFFFFF, ((hashed >> 32) & 0xFFFFFFFF) | 1
-    return low & mask, (low + high) & mask, (low + 2 * high) & mask
 
 
 def _close_and_remove(db: sqlite3.Connection, path: str) -> None:

@@ -7,12 +7,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
+from exporter.key_filter import FILTER_BITS, KeyFilter
+
 __all__ = ["FILE", "JSON", "Ledger"]
 
 #: The file types of names: a document file, or a JSON file (manifest, split manifest,
 #: metadata).
 FILE = 0
 JSON = 1
+#: Names held back from the database, inserted together.
+_PENDING_ROWS = 1_000
 
 
 class Ledger:
@@ -22,29 +26,56 @@ class Ledger:
     SQLite keeps a small page cache and spills the rest to a temporary file that it deletes on
     close (even if the process dies, as the file is unlinked once open), so memory stays flat
     however many names there are. Sinks may add their own tables to :attr:`db`.
+
+    Every file written asks whether its name, or a folder of it, clashes with one written
+    before, and the answer is almost always no: two filters of a fixed size (the names, and
+    the folders they lie in) give most noes without a query. The names are inserted a
+    thousand at a time, each time before the names are read.
     """
 
-    def __init__(self) -> None:
-        self.db = sqlite3.connect("", isolation_level=None)
+    def __init__(self, filter_bits: int = FILTER_BITS) -> None:
+        """``filter_bits`` sizes each of the two filters (see :class:`KeyFilter`)."""
+        self._names = KeyFilter(filter_bits)
+        self._folders = KeyFilter(filter_bits)
+        self._pending: list[tuple[str, int, bool]] = []
+        self._db = sqlite3.connect("", isolation_level=None)
         # Nothing here must survive a crash: skip the journal and the syncs.
-        self.db.execute("PRAGMA journal_mode = OFF")
-        self.db.execute("PRAGMA synchronous = OFF")
-        self.db.execute(
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute(
             "CREATE TABLE names (relpath TEXT PRIMARY KEY, file_type INTEGER, changed INTEGER)"
         )
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The database, with every name recorded so far in its ``names`` table."""
+        self._insert_pending()
+        return self._db
 
     def record(self, relpath: str, file_type: int, changed: bool) -> None:
         """Note that ``relpath`` (of ``file_type``, FILE or JSON) was written, and whether it
         changed the export."""
-        self.db.execute("INSERT INTO names VALUES (?, ?, ?)", (relpath, file_type, changed))
+        pending = self._pending
+        pending.append((relpath, file_type, changed))
+        if len(pending) >= _PENDING_ROWS:
+            self._insert_pending()
+        self._names.add(relpath)
+        slash = relpath.rfind("/")
+        while slash > 0:
+            self._folders.add(relpath[:slash])
+            slash = relpath.rfind("/", 0, slash)
 
     def contains(self, relpath: str) -> bool:
         """Tell whether ``relpath`` was written."""
+        if not self._names.may_contain(relpath):
+            return False
         query = "SELECT 1 FROM names WHERE relpath = ?"
         return self.db.execute(query, (relpath,)).fetchone() is not None
 
     def has_under(self, relpath: str) -> bool:
         """Tell whether a name lies under ``relpath`` taken as a directory."""
+        if not self._folders.may_contain(relpath):
+            return False
         # Every name starting with "<relpath>/" sorts in ["<relpath>/", "<relpath>0"): "0"
         # follows "/" in byte order.
         query = "SELECT 1 FROM names WHERE relpath > ? AND relpath < ? LIMIT 1"
@@ -71,4 +102,20 @@ class Ledger:
 
     def close(self) -> None:
         """Close (and so remove) the database."""
-        self.db.close()
+        self._db.close()
+
+    def _insert_pending(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        db = self._db
+        # One transaction for the lot, unless a sink has one open.
+        begin = not db.in_transaction
+        if begin:
+            db.execute("BEGIN")
+        try:
+            db.executemany("INSERT INTO names VALUES (?, ?, ?)", pending)
+        finally:
+            pending.clear()
+            if begin:
+                db.execute("COMMIT")

@@ -18,12 +18,8 @@ from exporter.export.naming import (
     document_stem,
     export_suffixes,
 )
-from exporter.export.unique_names import (
-    FILTER_BITS,
-    UniqueNameRegistry,
-    claim_document_names,
-    name_key,
-)
+from exporter.export.unique_names import UniqueNameRegistry, claim_document_names, name_key
+from exporter.key_filter import FILTER_BITS
 from tests.helpers.names import FORMAT, NO_SURROGATES, assert_safe_component, utf8
 
 # -- the registry ------------------------------------------------------------------------------

@@ -4,8 +4,12 @@ import os
 import pathlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from exporter.key_filter import FILTER_BITS
 from exporter.sinks import DirectorySink, ZipSink
+from exporter.sinks.ledger import FILE, Ledger
 from tests.helpers.files import make
 
 
@@ -37,3 +41,74 @@ def test_memory_stays_flat_with_many_entries(tmp_path, monkeypatch, kind):
     sink.commit()
     # Kept per entry, 2,000 entries would take about a megabyte.
     assert grown < 200_000
+
+
+def reference_conflict(written: list[str], relpath: str) -> str | None:
+    """What clashes with ``relpath``, from the list of names written: the rule itself."""
+    parts = relpath.split("/")
+    if relpath in written:
+        return relpath
+    for depth in range(1, len(parts)):
+        if "/".join(parts[:depth]) in written:
+            return "/".join(parts[:depth])
+    if any(name.startswith(relpath + "/") for name in written):
+        return f"{relpath}/..."
+    return None
+
+
+NAME_PARTS = st.sampled_from(["a", "b", "ab", "a0", "a.b", "a-", "é"])
+RELPATHS = st.lists(NAME_PARTS, min_size=1, max_size=4).map("/".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(RELPATHS, max_size=30), st.sampled_from([8, 64, FILTER_BITS]))
+def test_conflicts_are_found_whatever_the_filters_say(relpaths, filter_bits):
+    ledger = Ledger(filter_bits)
+    written: list[str] = []
+    try:
+        for relpath in relpaths:
+            clash = ledger.conflict(relpath, tuple(relpath.split("/")))
+            assert clash == reference_conflict(written, relpath)
+            if clash is None:
+                ledger.record(relpath, FILE, True)
+                written.append(relpath)
+        assert [name for name, _, _ in ledger.names()] == written
+    finally:
+        ledger.close()
+
+
+def test_a_name_never_written_costs_no_query():
+    ledger = Ledger()
+    try:
+        for number in range(500):
+            ledger.record(f"originals/{number:07d}.pdf", FILE, True)
+        statements = []
+        ledger.db.set_trace_callback(statements.append)
+        for number in range(500, 1000):
+            assert (
+                ledger.conflict(f"originals/{number:07d}.pdf", ("originals", f"{number:07d}.pdf"))
+                is None
+            )
+        # Neither the names nor "originals" as a name nor anything under the names: the filters
+        # answer all three questions of each (a rare false "maybe" is asked).
+        assert len(statements) < 10
+        assert ledger.conflict("originals", ("originals",)) == "originals/..."
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize("filter_bits", [8, FILTER_BITS])
+def test_thousands_of_names_are_all_found(filter_bits):
+    ledger = Ledger(filter_bits)
+    try:
+        names = [f"d{number % 3}/{number:05d}.pdf" for number in range(2_500)]
+        for name in names:
+            ledger.record(name, FILE, False)
+            assert ledger.contains(name)
+        assert all(ledger.conflict(name, tuple(name.split("/"))) == name for name in names)
+        assert ledger.conflict("d1", ("d1",)) == "d1/..."
+        rows = ledger.db.execute("SELECT count(*) FROM names").fetchone()
+        assert rows == (2_500,)
+        assert [name for name, _, _ in ledger.names()] == names
+    finally:
+        ledger.close()

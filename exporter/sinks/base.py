@@ -182,7 +182,8 @@ class ExportSink:
         self._check_free(relpath, parts)
         expected = sha256.lower() if sha256 is not None else None
         with writing_to(relpath):
-            copied = self.write_file(relpath, parts, Path(source), expected)
+            # A string: a Path per file costs more than an unchanged file's two stats.
+            copied = self.write_file(relpath, parts, os.fspath(source), expected)
         self.ledger.record(relpath, FILE, copied)
         if copied:
             self.summary.files_copied += 1
@@ -291,10 +292,11 @@ class ExportSink:
             remove_quietly(entry.temp_path)
 
     def write_file(
-        self, relpath: str, parts: tuple[str, ...], source: Path, sha256: str | None
+        self, relpath: str, parts: tuple[str, ...], source: str, sha256: str | None
     ) -> bool:
         """
-        Stage a copy of ``source`` at ``relpath``; return False if it was skipped.
+        Stage a copy of ``source`` (a path, as a string) at ``relpath``; return False if it
+        was skipped.
 
         With ``sha256`` (lower case), the copy must have it: pass it to
         :meth:`ChunkCopier.copy`, which raises :class:`SourceChanged` otherwise.

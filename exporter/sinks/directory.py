@@ -167,7 +167,7 @@ class DirectorySink(ExportSink):
         return True
 
     def write_file(
-        self, relpath: str, parts: tuple[str, ...], source: Path, sha256: str | None
+        self, relpath: str, parts: tuple[str, ...], source: str, sha256: str | None
     ) -> bool:
         """Stage a copy of ``source`` unless the destination already matches it."""
         _refuse_journal_name(relpath)
@@ -263,7 +263,7 @@ class DirectorySink(ExportSink):
         reader: BinaryIO,
         status: os.stat_result,
         destination: str,
-        source: Path,
+        source: str,
         sha256: str | None,
     ) -> str:
         """Copy ``reader`` (``source``, checked against ``sha256`` if given) to a new temporary

@@ -9,6 +9,7 @@ document file whose bytes are not the ones the sink was told to expect.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,10 +43,10 @@ class SourceChanged(ValueError):
     media lock): the copy would contradict the manifest, so the sink refuses it.
     """
 
-    def __init__(self, source: Path, expected: str, actual: str) -> None:
+    def __init__(self, source: str | os.PathLike[str], expected: str, actual: str) -> None:
         super().__init__(f"{source} has checksum {actual}, expected {expected}")
         #: The document file that was being copied.
-        self.source = source
+        self.source = Path(source)
         #: The sha256 the sink was told the file has.
         self.expected = expected
         #: The sha256 of the bytes that were read.

@@ -148,7 +148,7 @@ class S3Sink(ExportSink):
         self._drop(entry.file)  # type: ignore[arg-type]
 
     def write_file(
-        self, relpath: str, parts: tuple[str, ...], source: Path, sha256: str | None
+        self, relpath: str, parts: tuple[str, ...], source: str, sha256: str | None
     ) -> bool:
         """Upload ``source`` unless the committed export holds it unchanged."""
         with open(source, "rb", buffering=0) as reader:

@@ -160,7 +160,7 @@ class ZipSink(ExportSink):
         return True
 
     def write_file(
-        self, relpath: str, parts: tuple[str, ...], source: Path, sha256: str | None
+        self, relpath: str, parts: tuple[str, ...], source: str, sha256: str | None
     ) -> bool:
         """Add ``source`` as an entry, checked against ``sha256`` before and while it is written."""
         with open(source, "rb", buffering=0) as reader:
@@ -296,7 +296,7 @@ class ZipSink(ExportSink):
         *,
         report: bool,
         sha256: str | None = None,
-        source: Path | None = None,
+        source: str | None = None,
     ) -> None:
         """Add ``reader`` as the entry ``info``; with ``sha256``, the bytes of ``source`` that
         ``reader`` reads must have it."""

@@ -22,6 +22,7 @@ the run marker) belong to the tool, are never export data, and readers of an exp
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -126,8 +127,8 @@ def stage_file_list(
     try:
         with open(fd, "wb") as file:
             file.write(_HEADER)
-            for name in names:
-                file.write(orjson.dumps(name) + b"\n")
+            for lines in _lines(names):
+                file.write(lines)
     except BaseException:
         remove_quietly(temp)
         raise
@@ -153,11 +154,10 @@ def write_file_list(
         size = len(_HEADER)
         with open(fd, "wb") as file:
             file.write(_HEADER)
-            for name in names:
-                line = orjson.dumps(name) + b"\n"
-                digest.update(line)
-                size += len(line)
-                file.write(line)
+            for lines in _lines(names):
+                digest.update(lines)
+                size += len(lines)
+                file.write(lines)
             file.flush()
             if _same(path, size, digest.hexdigest()):
                 remove_quietly(temp)
@@ -169,6 +169,13 @@ def write_file_list(
         raise
     fsync_directory(target)
     return True
+
+
+def _lines(names: Iterable[str]) -> Iterator[bytes]:
+    """The list's lines after its header, a thousand names at a time: one JSON string each."""
+    names = iter(names)
+    while batch := list(itertools.islice(names, 1_000)):
+        yield b"\n".join(map(orjson.dumps, batch)) + b"\n"
 
 
 def _same(path: Path, size: int, digest: str) -> bool:

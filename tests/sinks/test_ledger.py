@@ -7,9 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter.key_filter import FILTER_BITS
 from exporter.sinks import DirectorySink, ZipSink
-from exporter.sinks.ledger import FILE, Ledger
+from exporter.sinks.ledger import FILE, NAME_FILTER_BITS, Ledger
 from tests.helpers.files import make
 
 
@@ -61,7 +60,7 @@ RELPATHS = st.lists(NAME_PARTS, min_size=1, max_size=4).map("/".join)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(RELPATHS, max_size=30), st.sampled_from([8, 64, FILTER_BITS]))
+@given(st.lists(RELPATHS, max_size=30), st.sampled_from([8, 64, NAME_FILTER_BITS]))
 def test_conflicts_are_found_whatever_the_filters_say(relpaths, filter_bits):
     ledger = Ledger(filter_bits)
     written: list[str] = []
@@ -97,7 +96,7 @@ def test_a_name_never_written_costs_no_query():
         ledger.close()
 
 
-@pytest.mark.parametrize("filter_bits", [8, FILTER_BITS])
+@pytest.mark.parametrize("filter_bits", [8, NAME_FILTER_BITS])
 def test_thousands_of_names_are_all_found(filter_bits):
     ledger = Ledger(filter_bits)
     try:

@@ -103,11 +103,15 @@ class ReadLedger:
     def duplicates(self) -> Iterator[tuple[str, str, int]]:
         """Records whose (model, pk) came earlier already: (model, pk, at), in order."""
         self._finish()
+        # One pass over the (covering) index finds the repeated keys; only their records are
+        # looked at again.
         yield from self.db.execute(
-            "SELECT model, pk, at FROM record AS later WHERE EXISTS ("
-            " SELECT 1 FROM record AS earlier WHERE earlier.model = later.model"
-            " AND earlier.pk = later.pk AND earlier.at < later.at)"
-            " ORDER BY at"
+            "SELECT later.model, later.pk, later.at FROM record AS later JOIN ("
+            " SELECT model, pk, min(at) AS first FROM record GROUP BY model, pk"
+            " HAVING count(*) > 1) AS repeated"
+            " ON later.model = repeated.model AND later.pk = repeated.pk"
+            " AND later.at > repeated.first"
+            " ORDER BY later.at"
         )
 
     def shared_names(self) -> Iterator[tuple[str, int, str, str]]:
@@ -167,7 +171,7 @@ class ReadLedger:
         self._flush()
         self.db.executescript(
             """
-            CREATE INDEX record_key ON record (model, pk);
+            CREATE INDEX record_key ON record (model, pk, at);
             CREATE INDEX name_key ON name (relpath);
             """
         )

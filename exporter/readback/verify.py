@@ -45,7 +45,7 @@ from exporter.readback.reading import (
 )
 from exporter.readback.report import VerifyReport
 from exporter.readback.source import ExportSource, MediaPaths
-from exporter.readback.verify_files import ZIP_ERRORS, FileChecks, describe_os_error
+from exporter.readback.verify_files import FILE_KINDS, ZIP_ERRORS, FileChecks, describe_os_error
 
 #: The keys every record has.
 _RECORD_KEYS = frozenset(("model", "pk", "fields"))
@@ -163,6 +163,10 @@ class ExportVerifier(FileChecks):
             report.fatal(f"{MANIFEST} is missing from {self.source.location}.")
             return report
         self.ledger = ReadLedger()
+        # The names of files the export does not hold matter only to tell a file of it that no
+        # record names: an export that holds no files at all has none to tell.
+        holds_files = any(self.contents.get(kind, True) for kind in FILE_KINDS)
+        self.keep_unexported_names = holds_files or any(True for _ in self.unnamed_candidates())
         try:
             counts = announced_counts(metadata)
             total = sum(counts.values()) if counts is not None else None
@@ -379,11 +383,16 @@ class ExportVerifier(FileChecks):
 
     def check_leftovers(self) -> None:
         """Warn of every file of the export that no record names."""
+        for relpath in self.unnamed_candidates():
+            if not self.ledger.has_name(relpath):
+                self.report.warnings.append(f"{relpath} is not named by any record.")
+
+    def unnamed_candidates(self) -> Iterator[str]:
+        """The export's files that a record should name: all but its metadata and manifests."""
         for relpath in self.source.iter_files():
             if relpath in (METADATA, LEGACY_VERSION) or relpath.endswith("manifest.json"):
                 continue
-            if not self.ledger.has_name(relpath):
-                self.report.warnings.append(f"{relpath} is not named by any record.")
+            yield relpath
 
     # -- against the database ------------------------------------------------------------------
 

@@ -19,13 +19,13 @@ from exporter.format import (
     is_file_name_key,
 )
 
-__all__ = ["ZIP_ERRORS", "FileChecks", "describe_os_error"]
+__all__ = ["FILE_KINDS", "ZIP_ERRORS", "FileChecks", "describe_os_error"]
 
 #: What reading a damaged zip member raises, besides OSError.
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
 
 #: The kinds of document files, as an export's ``contents`` names them.
-_FILE_KINDS = ("originals", "thumbnails", "archive_versions")
+FILE_KINDS = ("originals", "thumbnails", "archive_versions")
 
 
 def describe_os_error(exc: BaseException) -> str:
@@ -40,6 +40,9 @@ class FileChecks:
 
     #: :meth:`file_slots`, once the export's metadata is read.
     _file_slots: tuple[tuple[str, str | None, bool, bool], ...] | None = None
+    #: Whether the names of files the export does not hold go into the ledger (for
+    #: the ledger's ``has_name``); the verifier says.
+    keep_unexported_names = True
 
     def check_files(self, where: str, record: dict[str, Any], at: int) -> None:
         """The record's file names and files; its files' place once imported (the importer's
@@ -67,18 +70,18 @@ class FileChecks:
                 self.report.problem(f"{where}: {unsafe}")
                 continue
             if not exported:
-                add_name(relpath)  # --data-only, -na or -nt: named, deliberately not exported
+                # --data-only, -na or -nt: named, deliberately not exported.
+                if self.keep_unexported_names:
+                    add_name(relpath)
                 continue
             add_name(relpath, at)
-            self.check_file(
-                where, relpath, fields.get(checksum_field) if checksum_field else None
-            )
+            self.check_file(where, relpath, fields.get(checksum_field) if checksum_field else None)
 
     def file_slots(self) -> tuple[tuple[str, str | None, bool, bool], ...]:
         """A document record's file names, each as (its key, the field holding its checksum,
         whether the export holds such files, whether a record must name one), from the
         export's ``contents``."""
-        exported = {kind: bool(self.contents.get(kind, True)) for kind in _FILE_KINDS}
+        exported = {kind: bool(self.contents.get(kind, True)) for kind in FILE_KINDS}
         return (
             (FILE_NAME_KEY, "checksum", exported["originals"], False),
             (THUMBNAIL_NAME_KEY, None, exported["thumbnails"], exported["thumbnails"]),
@@ -95,9 +98,11 @@ class FileChecks:
                 if unsafe is not None:
                     self.report.problem(f"{where}: {unsafe}")
                     continue
-                self.ledger.add_name(relpath, at if exported else None)
                 if exported:
+                    self.ledger.add_name(relpath, at)
                     self.check_file(where, relpath, None)
+                elif self.keep_unexported_names:
+                    self.ledger.add_name(relpath)
 
     def check_file(self, where: str, relpath: str, checksum: str | None) -> None:
         """Check that the file is in the export and has the sha256 its record gives."""

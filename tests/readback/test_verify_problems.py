@@ -253,3 +253,17 @@ def test_a_data_only_export_names_files_without_sharing_them(archive, tmp_path):
     write_records(target, changed)
     done = run_verify(target, data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_data_only_export_holding_files_tells_named_from_unnamed(archive, tmp_path):
+    # Its records' names are remembered only when the export holds files besides manifests.
+    target = export(tmp_path / "e", "--data-only")
+    document = next(r for r in records(target) if r["model"] == "documents.document")
+    named = target / document[THUMBNAIL]
+    named.parent.mkdir(parents=True, exist_ok=True)
+    named.write_bytes(b"a thumbnail left over from a full export")
+    (target / "stray.bin").write_bytes(b"nobody's")
+    done = run_verify(target, "-v", "2", data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Warning: stray.bin is not named by any record." in done.stderr
+    assert f"{document[THUMBNAIL]} is not named" not in done.stderr, done.stderr

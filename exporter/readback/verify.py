@@ -35,7 +35,6 @@ from exporter.readback.compare import DatabaseComparison
 from exporter.readback.ledger import ReadLedger
 from exporter.readback.loader import describe_unknown_fields, known_field_names
 from exporter.readback.reading import (
-    LEGACY_VERSION,
     RecordedProblem,
     announced_counts,
     describe_json_error,
@@ -380,19 +379,6 @@ class ExportVerifier(FileChecks):
                 f"{count} records point to {model} pk={pk}, a row of the site's own that its "
                 "exports leave out: the database this export is imported into must have it."
             )
-
-    def check_leftovers(self) -> None:
-        """Warn of every file of the export that no record names."""
-        for relpath in self.unnamed_candidates():
-            if not self.ledger.has_name(relpath):
-                self.report.warnings.append(f"{relpath} is not named by any record.")
-
-    def unnamed_candidates(self) -> Iterator[str]:
-        """The export's files that a record should name: all but its metadata and manifests."""
-        for relpath in self.source.iter_files():
-            if relpath in (METADATA, LEGACY_VERSION) or relpath.endswith("manifest.json"):
-                continue
-            yield relpath
 
     # -- against the database ------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """The verifier's checks of the files an export's records name: each named safely, present,
-and (for documents' originals and archived versions) with the sha256 its record gives.
+and (for documents' originals and archived versions) with the sha256 its record gives; and
+the files of the export that no record names.
 
 A mixin of :class:`exporter.readback.verify.ExportVerifier`, whose state it uses: ``source``,
 ``report``, ``progress``, ``ledger``, ``paths``, ``contents``, ``recorded`` and ``checksums``.
@@ -9,15 +10,18 @@ from __future__ import annotations
 
 import zipfile
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 from exporter.format import (
     ARCHIVE_NAME_KEY,
     FILE_NAME_KEY,
+    METADATA,
     THUMBNAIL_NAME_KEY,
     checksum_hasher,
     is_file_name_key,
 )
+from exporter.readback.reading import LEGACY_VERSION
 
 __all__ = ["FILE_KINDS", "ZIP_ERRORS", "FileChecks", "describe_os_error"]
 
@@ -103,6 +107,19 @@ class FileChecks:
                     self.check_file(where, relpath, None)
                 elif self.keep_unexported_names:
                     self.ledger.add_name(relpath)
+
+    def check_leftovers(self) -> None:
+        """Warn of every file of the export that no record names."""
+        for relpath in self.unnamed_candidates():
+            if not self.ledger.has_name(relpath):
+                self.report.warnings.append(f"{relpath} is not named by any record.")
+
+    def unnamed_candidates(self) -> Iterator[str]:
+        """The export's files that a record should name: all but its metadata and manifests."""
+        for relpath in self.source.iter_files():
+            if relpath in (METADATA, LEGACY_VERSION) or relpath.endswith("manifest.json"):
+                continue
+            yield relpath
 
     def check_file(self, where: str, relpath: str, checksum: str | None) -> None:
         """Check that the file is in the export and has the sha256 its record gives."""

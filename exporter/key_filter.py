@@ -29,9 +29,8 @@ class KeyFilter:
 
     def add(self, key: str) -> None:
         """Add ``key``."""
-        hashed, bits, mask = hash(key), self._bits, self._mask
-        low, high = hashed & 0xFFFFFFFF, ((hashed >> 32) & 0xFFFFFFFF) | 1
-        for position in (low & mask, (low + high) & mask, (low + 2 * high) & mask):
+        bits = self._bits
+        for position in _positions(key, self._mask):
             bits[position >> 3] |= 1 << (position & 7)
 
     def may_contain(self, key: str) -> bool:
@@ -42,6 +41,7 @@ class KeyFilter:
         """False if no key of ``keys`` was ever added; True if one may have been."""
         bits, mask = self._bits, self._mask
         for key in keys:
+            # _positions, inline: this runs for every possible owner of every name.
             hashed = hash(key)
             low, high = hashed & 0xFFFFFFFF, ((hashed >> 32) & 0xFFFFFFFF) | 1
             first, second, third = low & mask, (low + high) & mask, (low + 2 * high) & mask
@@ -52,3 +52,10 @@ class KeyFilter:
             ):
                 return True
         return False
+
+
+def _positions(key: str, mask: int) -> tuple[int, int, int]:
+    """The key's three bits: double hashing of the two 32-bit halves of its string hash."""
+    hashed = hash(key)
+    low, high = hashed & 0xFFFFFFFF, ((hashed >> 32) & 0xFFFFFFFF) | 1
+    return low & mask, (low + high) & mask, (low + 2 * high) & mask

@@ -33,7 +33,7 @@ from exporter.plan import ExportPlan
 from exporter.progress import ExportProgress
 from exporter.readback.compare import DatabaseComparison
 from exporter.readback.ledger import ReadLedger
-from exporter.readback.loader import describe_unknown_fields, known_field_names
+from exporter.readback.loader import describe_unknown_fields, known_field_names, unknown_fields
 from exporter.readback.reading import (
     RecordedProblem,
     announced_counts,
@@ -284,7 +284,7 @@ class ExportVerifier(FileChecks):
             self.report.problem(f"{where}: fields is not an object.")
             return
         if not fields.keys() <= kind.known:
-            unknown = [name for name in fields if name not in kind.known]
+            unknown = unknown_fields(kind.model, fields)
             self.report.problem(f"{where}: {describe_unknown_fields(kind.model, unknown)}")
         ledger = self.ledger
         ledger.add_record(label, pk, at)

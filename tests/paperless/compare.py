@@ -34,10 +34,19 @@ def first_difference(actual: bytes, expected: bytes, context: int = 120) -> str:
 
 #: Many-to-many fields listed in their related model's ordering, by (model, field): the related
 #: model and its ordering fields. The twin seeds tags that tie on name (three "Finance"), which
-#: documents and mail rules both list.
+#: documents, mail rules and workflows list.
 TIED_ORDERINGS = {
-    ("documents.document", "tags"): ("documents.tag", ("name",)),
-    ("paperless_mail.mailrule", "assign_tags"): ("documents.tag", ("name",)),
+    # Every many-to-many list of tags: tags order by name, and two may share one.
+    (model, field): ("documents.tag", ("name",))
+    for model, field in (
+        ("documents.document", "tags"),
+        ("paperless_mail.mailrule", "assign_tags"),
+        ("documents.workflowaction", "assign_tags"),
+        ("documents.workflowaction", "remove_tags"),
+        ("documents.workflowtrigger", "filter_has_tags"),
+        ("documents.workflowtrigger", "filter_has_all_tags"),
+        ("documents.workflowtrigger", "filter_has_not_tags"),
+    )
 }
 _LIST_BYTES = frozenset(b"0123456789, \n")
 
@@ -54,12 +63,17 @@ def assert_same_bytes(actual: bytes, expected: bytes) -> None:
         return
     difference = first_difference(actual, expected)
     assert len(actual) == len(expected), difference
-    assert _only_tied_lists_differ(actual, expected), difference
+    untied = _first_untied_difference(actual, expected)
+    assert untied is None, (
+        f"{difference}\nand outside any list of tied ids at byte {untied}: "
+        f"{actual[untied : untied + 80]!r} against {expected[untied : untied + 80]!r}"
+    )
     assert _tie_permutations(json.loads(actual), json.loads(expected)), difference
 
 
-def _only_tied_lists_differ(actual: bytes, expected: bytes) -> bool:
-    """Every differing byte lies inside an id list of a :data:`TIED_ORDERINGS` field."""
+def _first_untied_difference(actual: bytes, expected: bytes) -> int | None:
+    """Where a differing byte lies outside every id list of a :data:`TIED_ORDERINGS` field;
+    None if none does."""
     keys = tuple(b'"' + field.encode() + b'": [' for _, field in TIED_ORDERINGS)
     checked_until = -1
     for offset, (a, b) in enumerate(zip(actual, expected, strict=True)):
@@ -68,13 +82,13 @@ def _only_tied_lists_differ(actual: bytes, expected: bytes) -> bool:
         start = expected.rfind(b"[", 0, offset + 1)
         end = expected.find(b"]", offset)
         if start < 0 or end < 0 or not expected[: start + 1].endswith(keys):
-            return False
+            return offset
         if not set(expected[start + 1 : end]) <= _LIST_BYTES:
-            return False
+            return offset
         if not set(actual[start + 1 : end]) <= _LIST_BYTES or actual[end : end + 1] != b"]":
-            return False
+            return offset
         checked_until = end
-    return True
+    return None
 
 
 def _tie_permutations(actual: list[dict], expected: list[dict]) -> bool:

@@ -30,12 +30,20 @@ class KeyFilter:
     def add(self, key: str) -> None:
         """Add ``key``."""
         bits = self._bits
-        for position in _positions(key, self._mask):
-            bits[position >> 3] |= 1 << (position & 7)
+        first, second, third = _positions(key, self._mask)
+        bits[first >> 3] |= 1 << (first & 7)
+        bits[second >> 3] |= 1 << (second & 7)
+        bits[third >> 3] |= 1 << (third & 7)
 
     def may_contain(self, key: str) -> bool:
         """False if ``key`` was certainly never added; True if it may have been."""
-        return self.may_contain_any((key,))
+        bits = self._bits
+        first, second, third = _positions(key, self._mask)
+        return bool(
+            bits[first >> 3] >> (first & 7) & 1
+            and bits[second >> 3] >> (second & 7) & 1
+            and bits[third >> 3] >> (third & 7) & 1
+        )
 
     def may_contain_any(self, keys: Iterable[str]) -> bool:
         """False if no key of ``keys`` was ever added; True if one may have been."""

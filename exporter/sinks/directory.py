@@ -228,6 +228,8 @@ class DirectorySink(ExportSink):
             self._condemn,
             self.ledger.db,
             prune="emptied" if self.delete_stale else "none",
+            kept="names",
+            undecodable=self.owned.note_foreign,
         )
         self.summary.files_deleted += counts["stale"]
         self.summary.temps_removed += counts["temp"]

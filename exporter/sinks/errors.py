@@ -10,9 +10,8 @@ document file whose bytes are not the ones the sink was told to expect.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 __all__ = ["SinkWriteError", "SourceChanged", "writing_to"]
 
@@ -53,18 +52,30 @@ class SourceChanged(ValueError):
         self.actual = actual
 
 
-@contextmanager
-def writing_to(export_name: str) -> Iterator[None]:
+class writing_to:  # noqa: N801 - used as a function: ``with writing_to(name):``
     """
     Raise an OSError of the block as a :class:`SinkWriteError` naming ``export_name``.
 
     Two pass through as they are: a SinkWriteError, which already names its file (a zip names
     the archive and the entry), and FileNotFoundError, which is a missing source, the document's
-    problem and not the export's.
+    problem and not the export's. A class, not a generator: it wraps every file's copy.
     """
-    try:
-        yield
-    except (SinkWriteError, FileNotFoundError):
-        raise
-    except OSError as error:
-        raise SinkWriteError(export_name, error) from error
+
+    __slots__ = ("export_name",)
+
+    def __init__(self, export_name: str) -> None:
+        self.export_name = export_name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> bool:
+        if (
+            kind is not None
+            and issubclass(kind, OSError)
+            and not issubclass(kind, FileNotFoundError | SinkWriteError)
+        ):
+            raise SinkWriteError(self.export_name, error) from error  # type: ignore[arg-type]
+        return False

@@ -193,7 +193,10 @@ class OwnedNames:
     What in a target is ours: the earlier exports' file list next to the names of this run.
 
     The earlier list is loaded into the run's ledger database (table ``previous``; this run's
-    names are its table ``names``), so that memory stays flat for a million names. The sweep
+    names are its table ``names``), so that memory stays flat for a million names. It is loaded
+    when first needed: an unchanged re-run, which finds nothing but its own names in the target
+    and stages nothing, never reads it. The target's lock keeps the list as it was when the run
+    began until then; a commit that replaces it reads it first (:meth:`all_names`). The sweep
     of a commit asks :meth:`is_ours_before` about each file this run did not write, and
     :meth:`carry` or :meth:`note_foreign` records the answer; ``summary`` (a
     :class:`~exporter.sinks.base.SinkSummary`) counts the files that are not ours.
@@ -202,13 +205,20 @@ class OwnedNames:
     def __init__(self, target: Path, db: sqlite3.Connection, summary: Any) -> None:
         self.db = db
         self.summary = summary
+        self._target = target
+        self._loaded = False
         db.execute("CREATE TABLE IF NOT EXISTS carried (id INTEGER PRIMARY KEY, relpath TEXT)")
-        #: Whether the target has the file list of an earlier export of ours.
-        self.has_file_list = load_file_list(target, db, "previous")
+
+    def _previous(self) -> str:
+        """The table of the earlier list's names, loaded on first use."""
+        if not self._loaded:
+            load_file_list(self._target, self.db, "previous")
+            self._loaded = True
+        return "previous"
 
     def is_ours_before(self, relpath: str) -> bool:
         """Whether an earlier export of ours wrote ``relpath``."""
-        query = "SELECT 1 FROM previous WHERE relpath = ?"
+        query = f"SELECT 1 FROM {self._previous()} WHERE relpath = ?"
         return self.db.execute(query, (relpath,)).fetchone() is not None
 
     def carry(self, relpath: str) -> None:
@@ -216,23 +226,26 @@ class OwnedNames:
         self.db.execute("INSERT INTO carried (relpath) VALUES (?)", (relpath,))
 
     def note_foreign(self, relpath: str) -> None:
-        """A file no export of ours wrote: kept, counted, its name listed up to a limit."""
+        """A file no export of ours wrote: kept, counted, its name listed up to a limit (a byte
+        that does not decode shown escaped, as ``\\udcff``)."""
         summary = self.summary
         summary.foreign_files += 1
         if len(summary.foreign_names) < FOREIGN_NAMES_MAX:
-            summary.foreign_names.append(relpath)
+            printable = relpath.encode("utf-8", "backslashreplace").decode()
+            summary.foreign_names.append(printable)
         if relpath.endswith(SPLIT_SUFFIX):
             summary.foreign_split_manifests += 1
 
     def previous_names(self) -> Iterator[str]:
         """Every name of the earlier list, sorted."""
-        for (relpath,) in self.db.execute("SELECT relpath FROM previous ORDER BY relpath"):
+        query = f"SELECT relpath FROM {self._previous()} ORDER BY relpath"
+        for (relpath,) in self.db.execute(query):
             yield relpath
 
     def stale_split_manifests(self) -> Iterator[str]:
         """Split manifests of earlier exports that this run did not write, sorted."""
         query = (
-            "SELECT relpath FROM previous WHERE relpath GLOB ?"
+            f"SELECT relpath FROM {self._previous()} WHERE relpath GLOB ?"
             " AND relpath NOT IN (SELECT relpath FROM names) ORDER BY relpath"
         )
         for (relpath,) in self.db.execute(query, ("*" + SPLIT_SUFFIX,)):
@@ -240,7 +253,7 @@ class OwnedNames:
 
     def all_names(self) -> Iterator[str]:
         """This run's names and every name of the earlier list: the list a commit stages."""
-        yield from self._names("previous")
+        yield from self._names(self._previous())
 
     def own_names(self) -> Iterator[str]:
         """This run's names and the earlier ones carried: the list once the sweep is done."""

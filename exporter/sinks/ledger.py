@@ -71,31 +71,35 @@ class Ledger:
 
     def contains(self, relpath: str) -> bool:
         """Tell whether ``relpath`` was written."""
-        if not self._names.may_contain(relpath):
-            return False
-        query = "SELECT 1 FROM names WHERE relpath = ?"
-        return self.db.execute(query, (relpath,)).fetchone() is not None
+        return self._names.may_contain(relpath) and self._written(relpath)
 
     def has_under(self, relpath: str) -> bool:
         """Tell whether a name lies under ``relpath`` taken as a directory."""
-        if not self._folders.may_contain(relpath):
-            return False
+        return self._folders.may_contain(relpath) and self._written_under(relpath)
+
+    def conflict(self, relpath: str, parts: tuple[str, ...]) -> str | None:
+        """Return a name already written that ``relpath`` would clash with, if any."""
+        # contains() and has_under(), inline: this runs for every file.
+        names = self._names
+        if names.may_contain(relpath) and self._written(relpath):
+            return relpath
+        for depth in range(1, len(parts)):
+            ancestor = "/".join(parts[:depth])
+            if names.may_contain(ancestor) and self._written(ancestor):
+                return ancestor
+        if self._folders.may_contain(relpath) and self._written_under(relpath):
+            return f"{relpath}/..."
+        return None
+
+    def _written(self, relpath: str) -> bool:
+        query = "SELECT 1 FROM names WHERE relpath = ?"
+        return self.db.execute(query, (relpath,)).fetchone() is not None
+
+    def _written_under(self, relpath: str) -> bool:
         # Every name starting with "<relpath>/" sorts in ["<relpath>/", "<relpath>0"): "0"
         # follows "/" in byte order.
         query = "SELECT 1 FROM names WHERE relpath > ? AND relpath < ? LIMIT 1"
         return self.db.execute(query, (relpath + "/", relpath + "0")).fetchone() is not None
-
-    def conflict(self, relpath: str, parts: tuple[str, ...]) -> str | None:
-        """Return a name already written that ``relpath`` would clash with, if any."""
-        if self.contains(relpath):
-            return relpath
-        for depth in range(1, len(parts)):
-            ancestor = "/".join(parts[:depth])
-            if self.contains(ancestor):
-                return ancestor
-        if self.has_under(relpath):
-            return f"{relpath}/..."
-        return None
 
     def names(self) -> Iterator[tuple[str, int, bool]]:
         """Yield ``(relpath, file_type, changed)`` for every name, in the order written."""

@@ -85,3 +85,29 @@ def test_stale_file_that_cannot_be_removed_fails_after_the_commit(target, source
     # The new export is complete; only the cleanup stopped.
     assert (target / "manifest.json").read_bytes() == b'[{"pk": 1}]'
     assert (target / "originals/0001.pdf").exists() and (target / "stale.pdf").exists()
+
+
+def test_a_file_name_that_is_not_valid_unicode_is_kept_and_reported(target, source):
+    # A byte that does not decode (a name from another system's encoding): none of ours.
+    make(target / "stale.pdf", b"old")
+    as_earlier_exports_wrote(target, "stale.pdf")
+    with open(os.path.join(os.fsencode(target), b"scan-\xe9t\xe9.pdf"), "wb") as file:
+        file.write(b"the user's")
+
+    with DirectorySink(target, delete_stale=True) as sink:
+        for relpath, path in source.items():
+            sink.add_file(relpath, path)
+        with sink.open_json("manifest.json") as manifest:
+            manifest.write(b"[]")
+    summary = sink.summary
+
+    assert (target / "scan-\udce9t\udce9.pdf").read_bytes() == b"the user's"
+    assert not (target / "stale.pdf").exists()
+    assert summary.foreign_files == 1
+    assert summary.foreign_names == ["scan-\\udce9t\\udce9.pdf"]
+    # The file list names only what exports of ours wrote.
+    with DirectorySink(target, delete_stale=True) as sink:
+        with sink.open_json("manifest.json") as manifest:
+            manifest.write(b"[]")
+    assert (target / "scan-\udce9t\udce9.pdf").exists()
+    assert sink.summary.foreign_files == 1

@@ -287,7 +287,7 @@ class DirectorySink(ExportSink):
     def _stage(self, relpath: str, temp: str | Path, file_type: int) -> None:
         parent = relpath.rpartition("/")[0]
         try:
-            self.ledger.db.execute(
+            self.ledger.insert_later(
                 "INSERT INTO staged (relpath, parent, temp, file_type) VALUES (?, ?, ?, ?)",
                 (relpath, parent, os.path.basename(temp), file_type),
             )
@@ -322,7 +322,7 @@ class DirectorySink(ExportSink):
                 if not path.is_dir():
                     raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(path)) from None
             else:
-                self.ledger.db.execute(
+                self.ledger.insert_later(
                     "INSERT INTO created_dirs VALUES (?, ?)", (relpath, relpath.rpartition("/")[0])
                 )
             if len(self._known_dirs) >= _KNOWN_DIRS_MAX:

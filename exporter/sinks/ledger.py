@@ -18,8 +18,9 @@ JSON = 1
 #: The filter of names' size: 1 MiB, at a million files about one query in 40 for a new name
 #: (the folders', an eighth of it: a name lies in fewer folders than there are names).
 NAME_FILTER_BITS = 1 << 23
-#: Names held back from the database, inserted together.
+#: Rows held back from the database, inserted together.
 _PENDING_ROWS = 1_000
+_INSERT_NAME = "INSERT INTO names VALUES (?, ?, ?)"
 
 
 class Ledger:
@@ -41,7 +42,10 @@ class Ledger:
         (see :class:`KeyFilter`)."""
         self._names = KeyFilter(filter_bits)
         self._folders = KeyFilter(max(8, filter_bits // 8))
-        self._pending: list[tuple[str, int, bool]] = []
+        # Rows held back from the database, by statement: the names', and the sinks' (see
+        # insert_later()).
+        self._pending: dict[str, list[tuple[object, ...]]] = {_INSERT_NAME: []}
+        self._pending_rows = 0
         self._db = sqlite3.connect("", isolation_level=None)
         # Nothing here must survive a crash: skip the journal and the syncs.
         self._db.execute("PRAGMA journal_mode = OFF")
@@ -56,12 +60,23 @@ class Ledger:
         self._insert_pending()
         return self._db
 
+    def insert_later(self, statement: str, row: tuple[object, ...]) -> None:
+        """Run the INSERT ``statement`` with ``row`` before anyone next reads :attr:`db`: rows
+        of a statement go in together, a thousand at a time, in one transaction."""
+        pending = self._pending.get(statement)
+        if pending is None:
+            pending = self._pending[statement] = []
+        pending.append(row)
+        self._pending_rows += 1
+        if self._pending_rows >= _PENDING_ROWS:
+            self._insert_pending()
+
     def record(self, relpath: str, file_type: int, changed: bool) -> None:
         """Note that ``relpath`` (of ``file_type``, FILE or JSON) was written, and whether it
         changed the export."""
-        pending = self._pending
-        pending.append((relpath, file_type, changed))
-        if len(pending) >= _PENDING_ROWS:
+        self._pending[_INSERT_NAME].append((relpath, file_type, changed))
+        self._pending_rows += 1
+        if self._pending_rows >= _PENDING_ROWS:
             self._insert_pending()
         self._names.add(relpath)
         slash = relpath.rfind("/")
@@ -113,17 +128,21 @@ class Ledger:
         self._db.close()
 
     def _insert_pending(self) -> None:
-        pending = self._pending
-        if not pending:
+        if not self._pending_rows:
             return
+        self._pending_rows = 0
         db = self._db
         # One transaction for the lot, unless a sink has one open.
         begin = not db.in_transaction
         if begin:
             db.execute("BEGIN")
         try:
-            db.executemany("INSERT INTO names VALUES (?, ?, ?)", pending)
+            for statement, rows in self._pending.items():
+                if rows:
+                    try:
+                        db.executemany(statement, rows)
+                    finally:
+                        rows.clear()
         finally:
-            pending.clear()
             if begin:
                 db.execute("COMMIT")

@@ -260,7 +260,7 @@ class S3Sink(ExportSink):
         self._uploads.discard(upload)
 
     def _record(self, relpath: str, key: str, sha256: str, size: int, mtime_ns: int | None) -> None:
-        self.ledger.db.execute(
+        self.ledger.insert_later(
             "INSERT INTO objects VALUES (?, ?, ?, ?, ?)", (relpath, key, sha256, size, mtime_ns)
         )
 

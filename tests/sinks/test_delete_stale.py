@@ -106,8 +106,7 @@ def test_a_file_name_that_is_not_valid_unicode_is_kept_and_reported(target, sour
     assert summary.foreign_files == 1
     assert summary.foreign_names == ["scan-\\udce9t\\udce9.pdf"]
     # The file list names only what exports of ours wrote.
-    with DirectorySink(target, delete_stale=True) as sink:
-        with sink.open_json("manifest.json") as manifest:
-            manifest.write(b"[]")
+    with DirectorySink(target, delete_stale=True) as sink, sink.open_json("manifest.json") as out:
+        out.write(b"[]")
     assert (target / "scan-\udce9t\udce9.pdf").exists()
     assert sink.summary.foreign_files == 1
